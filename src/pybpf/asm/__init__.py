@@ -1,0 +1,1 @@
+"""Instructions: model, opcodes, helper names, decoder/encoder, disassembler, assembler."""

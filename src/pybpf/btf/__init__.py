@@ -1,0 +1,1 @@
+"""BTF: type model, parsers (raw, ELF ``.BTF``/``.BTF.ext``, split), kernel BTF, dumpers, builder."""

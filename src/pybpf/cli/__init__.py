@@ -1,0 +1,1 @@
+"""The ``pybpf`` command line: bpftool's grammar and JSON schema, plus pybpf's own additions."""

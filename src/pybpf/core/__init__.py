@@ -1,0 +1,1 @@
+"""CO-RE: the relocation engine (single place of truth, like libbpf's relo_core.c)."""

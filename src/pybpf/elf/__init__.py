@@ -1,0 +1,1 @@
+"""ELF64 reader for BPF object files (no syscalls)."""

@@ -1,0 +1,1 @@
+"""Event streams: ``RingBuffer``, ``UserRingBuffer``, ``PerfBuffer``, iterators."""

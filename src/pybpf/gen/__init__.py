@@ -1,0 +1,1 @@
+"""Code generation: skeletons and Python types from BTF."""

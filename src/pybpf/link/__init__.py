@@ -1,0 +1,1 @@
+"""Attaching programs: one module per attach kind, each returning a ``Link``."""

@@ -1,0 +1,1 @@
+"""Live BPF maps (``Map``), usable with or without an ELF object."""

@@ -1,0 +1,1 @@
+"""Object files: ``ObjectSpec`` (parsed, copyable, syscall-free) and ``Object`` (loaded, owns fds)."""

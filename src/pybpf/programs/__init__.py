@@ -1,0 +1,1 @@
+"""Live BPF programs (``Program``), loadable from raw instructions."""

@@ -1,0 +1,1 @@
+"""libbpf-tools-style tools, each with its BPF C source and the built object beside it."""

@@ -1,0 +1,88 @@
+"""Test-wide rules.
+
+* ``@pytest.mark.kernel`` marks a test that needs root and a BPF-capable kernel. When the
+  machine cannot run it, it is skipped with the reason -- unless ``PYBPF_REQUIRE_KERNEL=1``
+  (set by ``.ci/run``), in which case it fails with that reason instead.
+* Every test is checked for leaked kernel objects: file descriptors opened during a test that
+  refer to BPF maps/programs/links/BTF, perf events or epoll instances and are still open after
+  it fail the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+REQUIRE_KERNEL = os.environ.get("PYBPF_REQUIRE_KERNEL") == "1"
+
+# /proc/self/fd link targets that belong to kernel objects pybpf creates.
+_LEAK_TARGETS = ("anon_inode:bpf", "anon_inode:[perf_event]", "anon_inode:[eventpoll]",
+                 "anon_inode:bpf-")
+
+
+def kernel_unavailable_reason() -> str | None:
+    """Why kernel tests cannot run here, or None when they can."""
+    if os.geteuid() != 0:
+        return "needs root (CAP_BPF/CAP_SYS_ADMIN)"
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "kernel has no BTF (/sys/kernel/btf/vmlinux missing)"
+    try:
+        from pybpf.sys import probe_bpf_syscall
+    except ImportError:
+        return None
+    return probe_bpf_syscall()
+
+
+def tool_unavailable_reason(*names: str) -> str | None:
+    """Why a differential oracle (bpftool, clang-19, llvm-objdump-19, ...) cannot be used."""
+    missing = [n for n in names if shutil.which(n) is None]
+    return f"oracle not installed: {', '.join(missing)}" if missing else None
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with ``reason``; under PYBPF_REQUIRE_KERNEL=1 fail with it instead."""
+    if REQUIRE_KERNEL:
+        pytest.fail(f"PYBPF_REQUIRE_KERNEL=1 and this test would skip: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("kernel") is not None:
+        reason = kernel_unavailable_reason()
+        if reason:
+            skip_or_fail(reason)
+
+
+def _kernel_fds() -> dict[int, str]:
+    fds: dict[int, str] = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith(_LEAK_TARGETS):
+            fds[int(name)] = target
+    return fds
+
+
+@pytest.fixture(autouse=True)
+def _no_kernel_fd_leaks():
+    before = _kernel_fds()
+    yield
+    leaked = {fd: t for fd, t in _kernel_fds().items() if before.get(fd) != t}
+    if leaked:
+        pytest.fail(f"test leaked kernel file descriptors: {leaked}", pytrace=False)
+
+
+@pytest.fixture
+def require_tools():
+    """``require_tools("bpftool", "clang-19")`` skips (or fails under REQUIRE_KERNEL) if missing."""
+
+    def check(*names: str) -> None:
+        reason = tool_unavailable_reason(*names)
+        if reason:
+            skip_or_fail(reason)
+
+    return check
