@@ -86,3 +86,35 @@ def require_tools():
             skip_or_fail(reason)
 
     return check
+
+
+SRC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+
+
+def pybpf_command(*args: str) -> list[str]:
+    """argv that runs this checkout's pybpf CLI (not whatever is installed)."""
+    import sys
+
+    return [sys.executable, "-m", "pybpf", *args]
+
+
+def pybpf_env() -> dict[str, str]:
+    """Environment for subprocesses that must import this checkout's ``src``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = SRC_DIR + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+@pytest.fixture
+def run_pybpf():
+    """``run_pybpf("prog", "show", "-j")`` -> CompletedProcess (text, captured), this checkout's CLI."""
+    import subprocess
+
+    def run(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+        proc = subprocess.run(pybpf_command(*args), env=pybpf_env(), capture_output=True,
+                              text=True, input=input)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"pybpf {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+        return proc
+
+    return run
