@@ -118,3 +118,61 @@ def run_pybpf():
         return proc
 
     return run
+
+
+PROGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "progs")
+CLANG = "clang-19"
+
+
+def bpf_cflags(mcpu: str = "v3", endian: str = "bpfel") -> list[str]:
+    """The clang flags fixtures are built with (libbpf-tools' flags: -g -O2, CO-RE friendly)."""
+    import platform
+
+    arch = {"x86_64": "x86", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    multiarch = f"/usr/include/{platform.machine()}-linux-gnu"
+    return ["-g", "-O2", "-target", endian, f"-mcpu={mcpu}", f"-D__TARGET_ARCH_{arch}",
+            "-I", multiarch, "-I", PROGS_DIR, "-Wall", "-Werror", "-Wno-unused-function"]
+
+
+@pytest.fixture(scope="session")
+def compile_bpf(tmp_path_factory):
+    """Compile a BPF C fixture with clang-19; returns the object's path (memoized per session).
+
+    ``compile_bpf("maps.bpf.c")`` builds ``tests/progs/maps.bpf.c``; ``compile_bpf(source=TEXT,
+    name="x")`` builds inline C. ``mcpu``/``endian``/``flags``/``include_dirs`` pass through.
+    """
+    import hashlib
+    import subprocess
+
+    out_dir = tmp_path_factory.mktemp("progs")
+    memo: dict[str, str] = {}
+
+    def build(path: str | None = None, *, source: str | None = None, name: str | None = None,
+              mcpu: str = "v3", endian: str = "bpfel", flags: tuple[str, ...] = (),
+              include_dirs: tuple[str, ...] = ()) -> str:
+        reason = tool_unavailable_reason(CLANG)
+        if reason:
+            skip_or_fail(reason)
+        if source is None:
+            assert path is not None
+            src = path if os.path.isabs(path) else os.path.join(PROGS_DIR, path)
+            with open(src) as f:
+                text = f.read()
+        else:
+            text = source
+        cflags = bpf_cflags(mcpu, endian) + [a for d in include_dirs for a in ("-I", d)] + list(flags)
+        key = hashlib.sha256((text + "\0" + "\0".join(cflags)).encode()).hexdigest()[:16]
+        if key in memo:
+            return memo[key]
+        stem = name or os.path.basename(path or "inline").removesuffix(".c").removesuffix(".bpf")
+        src_file = out_dir / f"{stem}-{key}.bpf.c"
+        src_file.write_text(text)
+        obj = out_dir / f"{stem}-{key}.bpf.o"
+        proc = subprocess.run([CLANG, *cflags, "-c", str(src_file), "-o", str(obj)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise AssertionError(f"clang failed on {path or name}:\n{proc.stderr}")
+        memo[key] = str(obj)
+        return str(obj)
+
+    return build
