@@ -12,7 +12,7 @@ SEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }
 char LICENSE[] SEC("license") = "GPL";
 ''', name="harness")
     hdr = subprocess.run(["llvm-readelf-19", "-h", obj], capture_output=True, text=True, check=True)
-    assert "Linux BPF" in hdr.stdout
+    assert "EM_BPF" in hdr.stdout
     assert compile_bpf(source='''
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
