@@ -200,6 +200,7 @@ struct tail_padding g_tail_padding;
 struct packed_tail_bitfield g_packed_tail_bitfield;
 struct nested_anon g_nested_anon;
 struct arrays g_arrays;
+struct flex g_flex;
 struct empty_holder g_empty_holder;
 union empty_union g_empty_union;
 union sizes g_sizes;
