@@ -17,7 +17,8 @@ from pybpf.btf import BTF, Kind, model as m
 from pybpf.btf.dump_c import dump_c
 from pybpf.errors import BTFError
 
-from .test_dump_c_fuzz import RawBTF, info, PTR, STRUCT
+from .test_dump_c_fuzz import (ARRAY, ENUM, FUNC_PROTO, FWD, INT, PTR, STRUCT, TYPEDEF, VAR,
+                               RawBTF, info)
 
 VMLINUX = "/sys/kernel/btf/vmlinux"
 FIXTURES = ["btf_c_layout.bpf.c", "btf_c_decls.bpf.c", "btf_kinds.bpf.c"]
@@ -155,6 +156,51 @@ def test_roots_dump_only_what_they_need(compile_bpf, require_tools, tmp_path):
     assert "struct fn_ptrs" not in text and "enum signed_enum" not in text
     with pytest.raises(BTFError, match="out of range"):
         dump_c(btf, roots=[len(btf)])
+
+
+def anon_enum(raw: RawBTF, value_name: str) -> list[int]:
+    return [0, info(ENUM, 1), 4, raw.s(value_name), 1]
+
+
+def case_proto_return(raw: RawBTF) -> None:
+    # [1] int, [2] proto returning [3], [3] anonymous enum: a return type is not "referenced"
+    raw.add([raw.s("int"), info(INT), 4, 1 << 24 | 32])
+    raw.add([0, info(FUNC_PROTO, 1), 3, raw.s("x"), 1])
+    raw.add(anon_enum(raw, "RET_ONLY"))
+
+
+def case_array_index(raw: RawBTF) -> None:
+    # [1] anonymous enum used only as an array's index type, [2] the array, [3] a struct of it
+    raw.add(anon_enum(raw, "INDEX_ONLY"))
+    raw.add([0, info(ARRAY), 0, 4, 1, 2])
+    raw.add([raw.s("holder"), info(STRUCT, 1), 8, raw.s("a"), 2, 0])
+    raw.add([raw.s("int"), info(INT), 4, 1 << 24 | 32])
+
+
+def case_var_only(raw: RawBTF) -> None:
+    # [1] var of [2], an anonymous enum nothing else uses; [3] anonymous fwd
+    raw.add([raw.s("v"), info(VAR), 2, 1])
+    raw.add(anon_enum(raw, "VAR_ONLY"))
+    raw.add([0, info(FWD), 0])
+    raw.add(anon_enum(raw, "UNUSED"))
+
+
+def case_typedef_after(raw: RawBTF) -> None:
+    # [1] anonymous enum referenced only by a later typedef [2]
+    raw.add(anon_enum(raw, "TD_LATER"))
+    raw.add([raw.s("later_t"), info(TYPEDEF), 1])
+
+
+@pytest.mark.parametrize("case", [case_proto_return, case_array_index, case_var_only,
+                                  case_typedef_after])
+def test_referenced_marks_like_libbpf(require_tools, tmp_path, case):
+    """Which anonymous enums count as top-level definitions (libbpf's "referenced" rule)."""
+    require_tools("bpftool")
+    raw = RawBTF()
+    case(raw)
+    path = tmp_path / "case.btf"
+    path.write_bytes(raw.encode())
+    assert_same(dump_c(BTF.parse(raw.encode())), bpftool_c(path))
 
 
 # ---------------------------------------------------------------------- bad input

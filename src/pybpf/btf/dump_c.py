@@ -43,6 +43,7 @@ per-type object cost.
 from __future__ import annotations
 
 from itertools import compress
+from operator import itemgetter
 from typing import Iterable
 
 from pybpf.errors import BTFError
@@ -106,6 +107,9 @@ _MISSING_BASE_TYPES = {
 _PFX = ["\t" * i for i in range(14)]
 _NL_PFX = ["\n" + p for p in _PFX]
 
+#: Bitfield sizes of a struct without the kflag (all zero), shared to avoid a list per struct.
+_NO_BITFIELDS = (0,) * 0x10000
+
 #: Stands for the declared name while a declarator is built, so the declarator can be cached
 #: and reused with other names (BTF strings cannot contain NUL).
 _NAME_SLOT = "\0"
@@ -163,6 +167,8 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
     size_cache: dict[int, int] = {}
     decl_named: dict[int, list[str]] = {}
     decl_unnamed: dict[int, str] = {}
+    member_cache: dict[int, tuple[str, str, int]] = {}  # type -> (before name, after, bits)
+    names_get = tb.names.get
     referenced: set[int] | None = None
     queue: list[int] = []
     top = 0  # the id the ordering pass started from (full dumps only; see order())
@@ -209,6 +215,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
 
     # ------------------------------------------------------------------ layout
     def align_of(tid: int) -> int:
+        """btf__align_of(): natural alignment, 1 for a packed struct/union, 0 if unknown."""
         a = align_cache.get(tid)
         if a is not None:
             return a
@@ -223,43 +230,48 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         elif k == _ARRAY:
             a = align_of(W[o + 3])
         elif k == _STRUCT or k == _UNION:
-            info = W[o + 1]
-            kflag = info >> 31
-            a = 1
-            mem = W[o + 3:o + 3 + 3 * (info & 0xFFFF)]
-            for j in range(1, len(mem), 3):
-                ma = align_of(mem[j])
-                if ma <= 0:
-                    a = ma
-                    break
-                if ma > a:
-                    a = ma
-                raw = mem[j + 1]
-                if not (kflag and raw >> 24) and raw % (8 * ma):
-                    a = 1  # a member off its natural alignment: the struct is packed
-                    break
-            else:
-                if W[o + 2] % a:
-                    a = 1  # size not a multiple of the alignment: packed
+            a = struct_layout(tid)[0]
         else:
             a = 0  # libbpf: "unsupported BTF_KIND", alignment 0
         align_cache[tid] = a
         return a
 
-    def is_packed(tid: int) -> bool:
+    def struct_layout(tid: int) -> tuple[int, bool]:
+        """(btf__align_of(), libbpf's btf_is_struct_packed()) of a struct/union in one pass.
+
+        Packed means a non-bitfield member sits off its natural alignment, or the size is not
+        a multiple of the largest member alignment. The alignment is that largest member
+        alignment, 1 when packed, or 0 when a member's alignment is unknown (0) before any
+        misplaced member is seen.
+        """
         o = WO[tid]
         info = W[o + 1]
         kflag = info >> 31
+        mem = W[o + 4:o + 3 + 3 * (info & 0xFFFF)]
+        align: int | None = None
+        packed = False
         max_align = 1
-        mem = W[o + 3:o + 3 + 3 * (info & 0xFFFF)]
-        for j in range(1, len(mem), 3):
-            ma = align_of(mem[j])
+        for j in range(0, len(mem), 3):
+            mtype = mem[j]
+            ma = align_cache.get(mtype)
+            if ma is None:
+                ma = align_of(mtype)
+            if not ma and align is None:
+                align = 0
             raw = mem[j + 1]
             if ma and not (kflag and raw >> 24) and raw % (8 * ma):
-                return True
+                packed = True
+                if align is None:
+                    align = 1
+                break
             if ma > max_align:
                 max_align = ma
-        return W[o + 2] % max_align != 0
+        if not packed and W[o + 2] % max_align:
+            packed = True
+        if align is None:
+            align = 1 if packed else max_align
+        align_cache[tid] = align
+        return align, packed
 
     def size_of(tid: int) -> int:
         """btf__resolve_size(), with errors as 0 (the only use clamps them to 0)."""
@@ -344,8 +356,10 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         kflag = info >> 31
         size = W[o + 2]
         is_struct = K[tid] == _STRUCT
-        align = align_of(tid)
-        packed = is_struct and is_packed(tid)
+        if is_struct:
+            align, packed = struct_layout(tid)
+        else:
+            align, packed = 0, False  # unions get no padding and no packed attribute
         kw = "struct" if is_struct else "union"
         buf.append(f"{kw} {type_name(tid)} {{" if W[o] else f"{kw} {{")
         lvl1 = lvl + 1
@@ -353,27 +367,52 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         off = 0
         prev_bitfield = False
         mem = W[o + 3:o + 3 + 3 * vlen]
-        for j in range(0, 3 * vlen, 3):
-            mtype = mem[j + 1]
-            raw = mem[j + 2]
-            if kflag:
-                m_sz = raw >> 24
-                m_off = raw & 0xFFFFFF
-            else:
-                m_sz = 0
-                m_off = raw
+        raws = mem[2::3]
+        if kflag:
+            offsets = [r & 0xFFFFFF for r in raws]
+            bitfields = [r >> 24 for r in raws]
+        else:
+            offsets = raws
+            bitfields = _NO_BITFIELDS if vlen <= len(_NO_BITFIELDS) else [0] * vlen
+        for name_off, mtype, m_off, m_sz in zip(mem[0::3], mem[1::3], offsets, bitfields):
             if off < m_off:
-                padding(buf, off, m_off, 1 if packed else align_of(mtype),
-                        prev_bitfield and m_sz != 0, lvl1)
+                if packed:
+                    m_align = 1
+                else:
+                    m_align = align_cache.get(mtype)
+                    if m_align is None:
+                        m_align = align_of(mtype)
+                padding(buf, off, m_off, m_align, prev_bitfield and m_sz != 0, lvl1)
+            fname = names_get(name_off)
+            if fname is None:
+                fname = name(name_off)
+            # Fast path: a named member of a type whose declarator is known.
+            cached = member_cache.get(mtype) if fname else None
+            if cached is not None:
+                pre, post, bits = cached
+                if m_sz:
+                    buf.append(f"{p1}{pre}{fname}{post}: {m_sz};")
+                    off = m_off + m_sz
+                    prev_bitfield = True
+                else:
+                    buf.append(f"{p1}{pre}{fname}{post};")
+                    off = m_off + bits
+                    prev_bitfield = False
+                continue
             buf.append(p1)
-            decl(buf, mtype, name(mem[j]), lvl1)
+            decl(buf, mtype, fname, lvl1)
+            bits = size_of(mtype) * 8
+            if fname:
+                parts = decl_named.get(mtype)
+                if parts is not None and len(parts) == 2:
+                    member_cache[mtype] = (parts[0], parts[1], bits)
             if m_sz:
                 buf.append(f": {m_sz};")
                 off = m_off + m_sz
                 prev_bitfield = True
             else:
                 buf.append(";")
-                off = m_off + size_of(mtype) * 8
+                off = m_off + bits
                 prev_bitfield = False
         if is_struct and off < size * 8:
             padding(buf, off, size * 8, align, False, lvl1)
@@ -394,14 +433,17 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         buf.append(" {")
         signed = info >> 31
         p1 = nl_pfx(lvl + 1)
+        seen = ident_names
         if K[tid] == _ENUM:
             vals = W[o + 3:o + 3 + 2 * vlen]
-            for j in range(0, 2 * vlen, 2):
-                nm = name(vals[j])
-                v = vals[j + 1]
+            for name_off, v in zip(vals[0::2], vals[1::2]):
+                nm = names_get(name_off)
+                if nm is None:
+                    nm = name(name_off)
                 if signed and v & 0x80000000:
                     v -= 0x100000000
-                dup = name_dups(ident_names, nm)
+                dup = seen.get(nm, 0) + 1
+                seen[nm] = dup
                 if dup > 1:
                     buf.append(f"{p1}{nm}___{dup} = {v},")
                 else:
@@ -409,12 +451,15 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         else:
             vals = W[o + 3:o + 3 + 3 * vlen]
             suffix = "LL," if signed else "ULL,"
-            for j in range(0, 3 * vlen, 3):
-                nm = name(vals[j])
-                v = vals[j + 2] << 32 | vals[j + 1]
+            for name_off, lo, hi in zip(vals[0::3], vals[1::3], vals[2::3]):
+                nm = names_get(name_off)
+                if nm is None:
+                    nm = name(name_off)
+                v = hi << 32 | lo
                 if signed and v >> 63:
                     v -= 1 << 64
-                dup = name_dups(ident_names, nm)
+                dup = seen.get(nm, 0) + 1
+                seen[nm] = dup
                 if dup > 1:
                     buf.append(f"{p1}{nm}___{dup} = {v}{suffix}")
                 else:
@@ -600,7 +645,10 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         return tid in referenced
 
     def order(tid: int, through_ptr: bool) -> int:
-        """libbpf's btf_dump_order_type: 1 for a strong link, 0 for a weak one."""
+        """libbpf's btf_dump_order_type: 1 for a strong link, 0 for a weak one.
+
+        Callers skip the call for ids already ordered (that would just return 1).
+        """
         st = ostate[tid]
         if st == _DONE:
             return 1
@@ -610,31 +658,44 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
             if (k == _STRUCT or k == _UNION) and through_ptr and W[o]:
                 return 0
             raise _Cycle(tid)
-        if k == _PTR:
-            r = order(W[o + 2], True)
-            ostate[tid] = _DONE
-            return r
         if k == _STRUCT or k == _UNION:
-            if through_ptr and W[o]:
+            named = W[o]
+            if through_ptr and named:
                 return 0
             ostate[tid] = _BUSY
             for mtype in W[o + 4:o + 3 + 3 * (W[o + 1] & 0xFFFF):3]:
-                order(mtype, False)
-            if W[o]:
+                if ostate[mtype] != _DONE:
+                    order(mtype, False)
+            if named:
                 queue.append(tid)
             ostate[tid] = _DONE
             return 1
+        if k == _PTR:
+            target = W[o + 2]
+            r = 1 if ostate[target] == _DONE else order(target, True)
+            ostate[tid] = _DONE
+            return r
         if k == _TYPEDEF:
-            strong = order(W[o + 2], through_ptr)
+            target = W[o + 2]
+            strong = 1 if ostate[target] == _DONE else order(target, through_ptr)
             if through_ptr and not strong:
                 return 0
             queue.append(tid)
             ostate[tid] = _DONE
             return 1
         if k == _CONST or k == _VOLATILE or k == _RESTRICT or k == _TYPE_TAG:
-            return order(W[o + 2], through_ptr)
+            target = W[o + 2]
+            return 1 if ostate[target] == _DONE else order(target, through_ptr)
         if k == _ARRAY:
-            return order(W[o + 3], False)
+            target = W[o + 3]
+            return 1 if ostate[target] == _DONE else order(target, False)
+        if k == _FUNC_PROTO:
+            target = W[o + 2]
+            strong = ostate[target] == _DONE or order(target, through_ptr) > 0
+            for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+                if ostate[ptype] == _DONE or order(ptype, through_ptr) > 0:
+                    strong = True
+            return 1 if strong else 0
         if k == _INT or k == _FLOAT:
             ostate[tid] = _DONE
             return 0
@@ -643,12 +704,6 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
                 queue.append(tid)
             ostate[tid] = _DONE
             return 1
-        if k == _FUNC_PROTO:
-            strong = order(W[o + 2], through_ptr) > 0
-            for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
-                if order(ptype, through_ptr) > 0:
-                    strong = True
-            return 1 if strong else 0
         if k in _SKIP_KINDS:
             ostate[tid] = _DONE
             # A full dump orders every id in turn; one below the starting id was already
@@ -658,10 +713,17 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
 
     # ------------------------------------------------------------------ emission
     def emit_type(tid: int, cont: int) -> None:
-        """libbpf's btf_dump_emit_type; ``cont`` is the containing struct (0: top level)."""
+        """libbpf's btf_dump_emit_type; ``cont`` is the containing struct (0: top level).
+
+        Callers skip the call for ids already emitted. Pointers, modifiers and arrays only
+        pass the call on to what they refer to; once that is emitted (a final state), the
+        chain is marked emitted too, so the next walk stops at its start.
+        """
+        first = tid
         while True:
             es = estate[tid]
             if es == _DONE:
+                estate[first] = _DONE
                 return
             k = K[tid]
             if k == _PTR or k in _MODS:
@@ -692,7 +754,8 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
             if not cont or not named:
                 new_cont = tid if named else cont
                 for mtype in W[o + 4:o + 3 + 3 * (W[o + 1] & 0xFFFF):3]:
-                    emit_type(mtype, new_cont)
+                    if estate[mtype] != _DONE:
+                        emit_type(mtype, new_cont)
             elif not fwd_done[tid] and tid != cont:
                 w(struct_fwd(tid))
                 w(";\n\n")
@@ -705,7 +768,9 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
                 estate[tid] = _NOT
         elif k == _TYPEDEF:
             estate[tid] = _BUSY
-            emit_type(W[o + 2], tid)
+            target = W[o + 2]
+            if estate[target] != _DONE:
+                emit_type(target, tid)
             if not fwd_done[tid] and not blacklisted(tid):
                 typedef_def(out, tid, 0)
                 w(";\n\n")
@@ -725,28 +790,63 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
             w(";\n\n")
             estate[tid] = _DONE
         elif k == _FUNC_PROTO:
-            emit_type(W[o + 2], cont)
+            target = W[o + 2]
+            if estate[target] != _DONE:
+                emit_type(target, cont)
             for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
-                emit_type(ptype, cont)
+                if estate[ptype] != _DONE:
+                    emit_type(ptype, cont)
 
     def dump_type(tid: int) -> None:
         queue.clear()
         order(tid, False)
         for q in queue:
-            emit_type(q, 0)
+            if estate[q] != _DONE:
+                emit_type(q, 0)
 
     if roots is None:
         # Every id in turn, as bpftool does. Ids of the kinds that only get marked are
-        # skipped here; order() accounts for them through ``top``.
+        # skipped here; order() accounts for them through ``top``. The common cases are
+        # unrolled: a pointer to something ordered or to a named struct/union (a weak link,
+        # nothing to order), a prototype whose parts are all ordered.
         keep = K.translate(_VISIT_MASK)
         for tid in compress(range(n), keep):
-            if ostate[tid] != _DONE:
+            if ostate[tid] == _DONE:
+                continue
+            k = K[tid]
+            if k == _PTR:
+                target = W[WO[tid] + 2]
+                kt = K[target]
+                if ostate[target] == _DONE or ((kt == _STRUCT or kt == _UNION) and W[WO[target]]):
+                    ostate[tid] = _DONE
+                    continue
+            elif k == _FUNC_PROTO:
+                o = WO[tid]
                 top = tid
-                dump_type(tid)
+                target = W[o + 2]
+                if ostate[target] != _DONE:
+                    order(target, False)
+                for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+                    if ostate[ptype] != _DONE:
+                        order(ptype, False)
+                if queue:
+                    for q in queue:
+                        if estate[q] != _DONE:
+                            emit_type(q, 0)
+                    queue.clear()
+                continue
+            top = tid
+            order(tid, False)
+            if queue:
+                for q in queue:
+                    if estate[q] != _DONE:
+                        emit_type(q, 0)
+                queue.clear()
     else:
         for tid in roots:
             if not 0 <= tid < n:
                 raise BTFError(f"BTF type id {tid} out of range (last id is {n - 1})")
+            top = 0
             dump_type(tid)
     out.append(FOOTER)
     return out
@@ -760,26 +860,31 @@ def _referenced_ids(tb: TypeTables) -> set[int]:
     """Every type id some other type refers to (libbpf's ``referenced`` marks).
 
     Only consulted for anonymous enums and fwds: one nobody refers to is a top-level
-    definition of its own (``enum { A = 1, };``).
+    definition of its own (``enum { A = 1, };``). As in libbpf, a prototype marks its
+    parameters but not its return type. Fixed-position references are gathered with
+    C-level bulk operations (``itemgetter`` over the word array shifted by the field's
+    position); members, parameters and section entries one record at a time.
     """
     W, WO, K, n = tb.words, tb.woff, tb.kinds, tb.count
     refs: set[int] = set()
     ids = range(n)
-    single = K.translate(_SINGLE_REF_MASK)
-    refs.update([W[WO[i] + 2] for i in compress(ids, single)])
-    for i in compress(ids, K.translate(_KIND_MASKS[_ARRAY])):
-        o = WO[i]
-        refs.add(W[o + 3])
-        refs.add(W[o + 4])
-    for i in compress(ids, K.translate(_MEMBERS_MASK)):
-        o = WO[i]
-        refs.update(W[o + 4:o + 3 + 3 * (W[o + 1] & 0xFFFF):3])
-    for i in compress(ids, K.translate(_KIND_MASKS[_FUNC_PROTO])):
-        o = WO[i]
-        refs.update(W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2])
-    for i in compress(ids, K.translate(_KIND_MASKS[_DATASEC])):
-        o = WO[i]
-        refs.update(W[o + 3:o + 3 + 3 * (W[o + 1] & 0xFFFF):3])
+
+    def gather(mask: bytes, pos: int) -> tuple[int, ...]:
+        sel = list(compress(ids, K.translate(mask)))
+        if len(sel) < 2:
+            return tuple(W[WO[i] + pos] for i in sel)
+        words = W[pos:]
+        return itemgetter(*itemgetter(*sel)(WO))(words)  # type: ignore[no-any-return]
+
+    refs.update(gather(_SINGLE_REF_MASK, 2))
+    refs.update(gather(_KIND_MASKS[_ARRAY], 3))
+    refs.update(gather(_KIND_MASKS[_ARRAY], 4))
+    update = refs.update
+    for mask, first, step in ((_MEMBERS_MASK, 4, 3), (_KIND_MASKS[_FUNC_PROTO], 4, 2),
+                              (_KIND_MASKS[_DATASEC], 3, 3)):
+        for i in compress(ids, K.translate(mask)):
+            o = WO[i]
+            update(W[o + first:o + 3 + step * (W[o + 1] & 0xFFFF):step])
     return refs
 
 

@@ -9,7 +9,8 @@ take, so :class:`TypeTables` reads the records in place instead:
   ``words[woff[id]]``, its ``info`` ``words[woff[id] + 1]``, its size/type ``words[woff[id] + 2]``
   and its kind-specific data follows);
 * ``kinds[type_id]``: the kind of every type as one ``bytes`` object (0 for void);
-* :meth:`name`: a string by its offset, decoded on first use.
+* :meth:`name`: a string by its offset, decoded on first use (``names`` is that cache, for
+  callers that look up first and decode only on a miss).
 
 Split BTF (kernel modules) is laid out after its base: type ids and string offsets continue
 where the base's end, exactly as in BTF itself, so the dumper sees one id space.
@@ -94,7 +95,7 @@ def _scan(data: bytes, endian: str, start: int, end: int) -> array:
 class TypeTables:
     """The records of ``btf`` (and its base chain) as flat tables; see the module docstring."""
 
-    __slots__ = ("words", "woff", "kinds", "count", "_strings", "_str_ascii", "_names",
+    __slots__ = ("words", "woff", "kinds", "count", "_strings", "_str_ascii", "names",
                  "_ptr_size")
 
     def __init__(self, btf: BTF) -> None:
@@ -141,13 +142,13 @@ class TypeTables:
         self.count = len(woff)
         self._strings = bytes(strings)
         self._str_ascii = self._strings.decode("ascii") if self._strings.isascii() else None
-        self._names: dict[int, str] = {0: ""}
+        self.names: dict[int, str] = {0: ""}
         self._ptr_size: int | None = None
 
     # ------------------------------------------------------------------ strings
     def name(self, off: int) -> str:
         """The string at ``off`` of the (base + split) string section."""
-        s = self._names.get(off)
+        s = self.names.get(off)
         if s is not None:
             return s
         if off >= len(self._strings):
@@ -161,7 +162,7 @@ class TypeTables:
             # Names are C identifiers in practice; anything else survives a round trip
             # through surrogateescape so a byte-exact writer can reproduce it.
             s = raw[off:raw.index(b"\0", off)].decode("utf-8", "surrogateescape")
-        self._names[off] = s
+        self.names[off] = s
         return s
 
     def type_name(self, type_id: int) -> str:
