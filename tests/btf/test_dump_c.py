@@ -203,6 +203,21 @@ def test_referenced_marks_like_libbpf(require_tools, tmp_path, case):
     assert_same(dump_c(BTF.parse(raw.encode())), bpftool_c(path))
 
 
+def test_names_that_are_not_utf8_round_trip_byte_exact(require_tools, tmp_path):
+    """bpftool copies name bytes as they are; dump_c keeps them as surrogate escapes."""
+    require_tools("bpftool")
+    raw = RawBTF()
+    raw.strtab += b"caf\xe9\0"  # offset 1: not UTF-8
+    raw.add([1, info(STRUCT, 1), 4, raw.s("m"), 2, 0])
+    raw.add([raw.s("int"), info(INT), 4, 1 << 24 | 32])
+    path = tmp_path / "latin1.btf"
+    path.write_bytes(raw.encode())
+    expected = subprocess.run(["bpftool", "btf", "dump", "file", str(path), "format", "c"],
+                              capture_output=True, check=True).stdout
+    assert b"struct caf\xe9 {" in expected
+    assert dump_c(BTF.parse(raw.encode())).encode("utf-8", "surrogateescape") == expected
+
+
 # ---------------------------------------------------------------------- bad input
 def test_unsatisfiable_cycle_is_refused_like_bpftool(require_tools, tmp_path):
     require_tools("bpftool")

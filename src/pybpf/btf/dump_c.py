@@ -50,7 +50,11 @@ from pybpf.errors import BTFError
 from pybpf.btf.dump_c_tables import TypeTables
 from pybpf.btf.spec import BTF
 
-__all__ = ["dump_c", "HEADER", "FOOTER"]
+__all__ = ["dump_c", "HEADER", "FOOTER", "FORMAT_VERSION"]
+
+#: Bumped whenever the output of :func:`dump_c` for the same BTF could change, so a cache of
+#: dumps (keyed by the BTF's content) can include it in its key.
+FORMAT_VERSION = 1
 
 #: What bpftool prints before the first type.
 HEADER = (
@@ -126,9 +130,15 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     bpftool does for ``btf dump map ... format c``); otherwise every type is. Split BTF dumps
     its base's types too, as bpftool does.
 
+    Names are copied as they are; bytes that are not UTF-8 come back as surrogate escapes,
+    so ``text.encode("utf-8", "surrogateescape")`` is exactly what bpftool writes (write the
+    text with ``errors="surrogateescape"``).
+
     Raises :class:`BTFError` for BTF that cannot be turned into C: a by-value type cycle
     (libbpf's "unsatisfiable type cycle"), a reference to a type id that does not exist, a
-    string offset past the string section.
+    string offset past the string section, nesting too deep for the interpreter's recursion
+    limit. Where libbpf itself would crash (a division by an alignment of 0 in malformed
+    BTF), this raises too.
     """
     tables = TypeTables(btf)
     try:
