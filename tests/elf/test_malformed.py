@@ -14,7 +14,7 @@ import pytest
 
 from pybpf.elf import ELFFile
 from pybpf.elf import constants as c
-from pybpf.errors import ELFError
+from pybpf.errors import ClosedError, ELFError
 
 from tests.conftest import skip_or_fail, tool_unavailable_reason
 
@@ -256,4 +256,6 @@ def test_mapped_file_closes(bpf_objects):
     del view
     elf.close()
     elf.close()   # idempotent
+    with pytest.raises(ClosedError):
+        text.data
     assert os.path.exists(bpf_objects["bpfel"])

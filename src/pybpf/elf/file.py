@@ -23,7 +23,7 @@ import os
 import struct
 from typing import TYPE_CHECKING, Iterator, Sequence, Union
 
-from pybpf.errors import ELFError
+from pybpf.errors import ClosedError, ELFError
 from pybpf.elf import constants as c
 from pybpf.elf.strtab import StringTable
 
@@ -68,9 +68,10 @@ class Section:
     @property
     def data(self) -> memoryview:
         """The section's bytes in the file (empty for ``SHT_NOBITS`` and ``SHT_NULL``)."""
+        buf = self._elf.buffer
         if self.type in (c.SHT_NOBITS, c.SHT_NULL):
-            return self._elf._buf[0:0]
-        return self._elf._buf[self.offset:self.offset + self.size]
+            return buf[0:0]
+        return buf[self.offset:self.offset + self.size]
 
     @property
     def has_file_data(self) -> bool:
@@ -127,6 +128,7 @@ class ELFFile:
         self.name = name
         self._raw = raw
         self._mapping = _mapping
+        self._closed = False
         self._buf = memoryview(raw)
         self._size = len(raw)
         self._symtabs: dict[int, "SymbolTable"] = {}
@@ -167,6 +169,7 @@ class ELFFile:
         Section data views handed out earlier keep the mapping alive; if any is still
         referenced the mapping is left for the garbage collector instead.
         """
+        self._closed = True
         if self._mapping is not None:
             self._buf.release()
             try:
@@ -238,7 +241,9 @@ class ELFFile:
 
     @property
     def buffer(self) -> memoryview:
-        """The whole file as a read-only ``memoryview``."""
+        """The whole file as a ``memoryview`` (:class:`~pybpf.errors.ClosedError` after :meth:`close`)."""
+        if self._closed:
+            raise ClosedError(f"{self.name}: ELF file is closed")
         return self._buf
 
     def read(self, offset: int, size: int, what: str = "data") -> memoryview:
@@ -246,7 +251,7 @@ class ELFFile:
         if offset < 0 or size < 0 or offset + size > self._size:
             raise self._fail(f"{what} [0x{offset:x}, 0x{offset + size:x}) runs past the end of the "
                              f"file (0x{self._size:x} bytes)")
-        return self._buf[offset:offset + size]
+        return self.buffer[offset:offset + size]
 
     # -- sections -------------------------------------------------------------------------------
     def _parse_sections(self) -> None:
@@ -434,7 +439,7 @@ class ELFFile:
 
     def segment_data(self, ph: "ProgramHeader") -> memoryview:
         """The file bytes of segment ``ph`` (``p_filesz`` bytes at ``p_offset``)."""
-        return self._buf[ph.offset:ph.offset + ph.filesz]
+        return self.buffer[ph.offset:ph.offset + ph.filesz]
 
     def vaddr_to_offset(self, vaddr: int) -> int | None:
         """File offset of virtual address ``vaddr`` through the ``PT_LOAD`` segment containing it.
