@@ -14,7 +14,7 @@ import pytest
 
 from pybpf.elf import ELFFile
 from pybpf.elf import constants as c
-from pybpf.errors import ClosedError, ELFError
+from pybpf.errors import BPFError, ClosedError, ELFError, NotFoundError
 
 from tests.conftest import skip_or_fail, tool_unavailable_reason
 
@@ -88,6 +88,13 @@ def test_empty_file_opened(tmp_path):
     p.write_bytes(b"")
     with pytest.raises(ELFError, match="empty file"):
         ELFFile.open(p)
+
+
+def test_missing_or_unreadable_file(tmp_path):
+    with pytest.raises(NotFoundError, match="cannot map ELF file"):
+        ELFFile.open(tmp_path / "missing.o")
+    with pytest.raises(BPFError):
+        ELFFile.open(tmp_path)      # a directory
 
 
 def test_bad_magic(obj):

@@ -23,7 +23,7 @@ import os
 import struct
 from typing import TYPE_CHECKING, Iterator, Sequence, Union
 
-from pybpf.errors import ClosedError, ELFError
+from pybpf.errors import ClosedError, ELFError, error_from_errno
 from pybpf.elf import constants as c
 from pybpf.elf.strtab import StringTable
 
@@ -119,8 +119,7 @@ class ELFFile:
 
     def __init__(self, data: Buffer, *, name: str = "<bytes>", _mapping: mmap.mmap | None = None) -> None:
         if isinstance(data, memoryview):
-            mv = data.cast("B") if data.format != "B" or data.ndim != 1 else data
-            raw: Union[bytes, bytearray, mmap.mmap] = mv.tobytes()
+            raw: Union[bytes, bytearray, mmap.mmap] = data.tobytes()
         elif isinstance(data, (bytes, bytearray, mmap.mmap)):
             raw = data
         else:
@@ -142,13 +141,21 @@ class ELFFile:
     # -- construction ---------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> "ELFFile":
-        """Map ``path`` read-only and parse it (the file is not read whole)."""
+        """Map ``path`` read-only and parse it (the file is not read whole).
+
+        A file that cannot be opened or mapped raises the :class:`~pybpf.errors.BPFError`
+        subclass for its errno (:class:`~pybpf.errors.NotFoundError` for a missing file).
+        """
         path = os.fspath(path)
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size == 0:
-                raise ELFError(f"{path}: empty file, not an ELF object")
-            mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size == 0:
+                    raise ELFError(f"{path}: empty file, not an ELF object")
+                mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except OSError as e:
+            raise error_from_errno(e.errno or 0, f"cannot map ELF file {path}: {e.strerror}",
+                                   op="open") from e
         try:
             return cls(mapping, name=path, _mapping=mapping)
         except BaseException:
