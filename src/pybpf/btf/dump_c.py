@@ -42,6 +42,7 @@ per-type object cost.
 
 from __future__ import annotations
 
+import gc
 from itertools import compress
 from operator import itemgetter
 from typing import Iterable
@@ -140,17 +141,26 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     limit. Where libbpf itself would crash (a division by an alignment of 0 in malformed
     BTF), this raises too.
     """
-    tables = TypeTables(btf)
+    # The dump makes ~10^5 small containers that all live to the end; cyclic GC passes over
+    # them find nothing to free, so they are skipped for its duration.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    tables: TypeTables | None = None
     try:
+        tables = TypeTables(btf)
         pieces = _dump(tables, None if roots is None else list(roots))
     except _Cycle as exc:
         raise BTFError(f"unsatisfiable type cycle, id:[{exc.args[0]}]") from None
     except (IndexError, KeyError, ValueError, ZeroDivisionError, OverflowError, RecursionError) as exc:
         # The fast path trusts the tables; find out what was wrong with the input.
-        tables.check()
+        if tables is not None:
+            tables.check()
         if isinstance(exc, RecursionError):
             raise BTFError("BTF type graph nests too deeply (or loops) to be dumped as C") from None
         raise BTFError(f"BTF cannot be dumped as C: {type(exc).__name__}: {exc}") from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return "".join(pieces)
 
 
@@ -160,7 +170,6 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
     WO = tb.woff
     K = tb.kinds
     n = tb.count
-    name = tb.name
     ptr_sz = tb.ptr_size
     pads = (("long", ptr_sz * 8), ("int", 32), ("short", 16), ("char", 8))
 
@@ -173,12 +182,13 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
     resolved[0] = ""
     type_names: dict[str, int] = {}
     ident_names: dict[str, int] = {}
-    align_cache: dict[int, int] = {}
-    size_cache: dict[int, int] = {}
+    # Per-id caches are lists (indexing beats dict.get on this path); -1/None = not known yet.
+    align_cache = [-1] * n
+    size_cache = [-1] * n
     decl_named: dict[int, list[str]] = {}
     decl_unnamed: dict[int, str] = {}
-    member_cache: dict[int, tuple[str, str, int]] = {}  # type -> (before name, after, bits)
-    names_get = tb.names.get
+    member_cache: list[tuple[str, str, int] | None] = [None] * n  # (before name, after, bits)
+    names = tb.names
     referenced: set[int] | None = None
     queue: list[int] = []
     top = 0  # the id the ordering pass started from (full dumps only; see order())
@@ -199,7 +209,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         name_off = W[o]
         if not name_off:
             return ""
-        orig = name(name_off)
+        orig = names[name_off]
         k = K[tid]
         if k == _FWD or (k == _ENUM and not W[o + 1] & 0xFFFF):
             r = orig
@@ -226,8 +236,8 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
     # ------------------------------------------------------------------ layout
     def align_of(tid: int) -> int:
         """btf__align_of(): natural alignment, 1 for a packed struct/union, 0 if unknown."""
-        a = align_cache.get(tid)
-        if a is not None:
+        a = align_cache[tid]
+        if a >= 0:
             return a
         k = K[tid]
         o = WO[tid]
@@ -261,15 +271,15 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         align: int | None = None
         packed = False
         max_align = 1
-        for j in range(0, len(mem), 3):
-            mtype = mem[j]
-            ma = align_cache.get(mtype)
-            if ma is None:
+        for mtype, raw in zip(mem[0::3], mem[1::3]):
+            ma = align_cache[mtype]
+            if ma < 0:
                 ma = align_of(mtype)
-            if not ma and align is None:
-                align = 0
-            raw = mem[j + 1]
-            if ma and not (kflag and raw >> 24) and raw % (8 * ma):
+            if not ma:
+                if align is None:
+                    align = 0
+                continue
+            if raw % (8 * ma) and not (kflag and raw >> 24):
                 packed = True
                 if align is None:
                     align = 1
@@ -285,8 +295,8 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
 
     def size_of(tid: int) -> int:
         """btf__resolve_size(), with errors as 0 (the only use clamps them to 0)."""
-        s = size_cache.get(tid)
-        if s is not None:
+        s = size_cache[tid]
+        if s >= 0:
             return s
         nelems = 1
         size = -1
@@ -389,15 +399,13 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
                 if packed:
                     m_align = 1
                 else:
-                    m_align = align_cache.get(mtype)
-                    if m_align is None:
+                    m_align = align_cache[mtype]
+                    if m_align < 0:
                         m_align = align_of(mtype)
                 padding(buf, off, m_off, m_align, prev_bitfield and m_sz != 0, lvl1)
-            fname = names_get(name_off)
-            if fname is None:
-                fname = name(name_off)
+            fname = names[name_off]
             # Fast path: a named member of a type whose declarator is known.
-            cached = member_cache.get(mtype) if fname else None
+            cached = member_cache[mtype] if fname else None
             if cached is not None:
                 pre, post, bits = cached
                 if m_sz:
@@ -447,9 +455,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         if K[tid] == _ENUM:
             vals = W[o + 3:o + 3 + 2 * vlen]
             for name_off, v in zip(vals[0::2], vals[1::2]):
-                nm = names_get(name_off)
-                if nm is None:
-                    nm = name(name_off)
+                nm = names[name_off]
                 if signed and v & 0x80000000:
                     v -= 0x100000000
                 dup = seen.get(nm, 0) + 1
@@ -462,9 +468,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
             vals = W[o + 3:o + 3 + 3 * vlen]
             suffix = "LL," if signed else "ULL,"
             for name_off, lo, hi in zip(vals[0::3], vals[1::3], vals[2::3]):
-                nm = names_get(name_off)
-                if nm is None:
-                    nm = name(name_off)
+                nm = names[name_off]
                 v = hi << 32 | lo
                 if signed and v >> 63:
                     v -= 1 << 64
@@ -487,12 +491,11 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
 
     def blacklisted(tid: int) -> bool:
         name_off = W[WO[tid]]
-        return bool(name_off) and name(name_off) == "__builtin_va_list"
+        return bool(name_off) and names[name_off] == "__builtin_va_list"
 
     # ------------------------------------------------------------------ declarators
     def decl(buf: list[str], tid: int, fname: str, lvl: int) -> None:
         """Write the C declaration of ``fname`` with type ``tid`` (libbpf's emit_type_decl)."""
-        nonlocal inline_defs
         if fname:
             parts = decl_named.get(tid)
             if parts is not None:
@@ -503,6 +506,16 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
             if text is not None:
                 buf.append(text)
                 return
+        simple = simple_decl(tid)
+        if simple is not None:
+            if fname:
+                parts = [simple[1], ""]
+                decl_named[tid] = parts
+                buf.append(simple[1] + fname)
+            else:
+                decl_unnamed[tid] = simple[0]
+                buf.append(simple[0])
+            return
         stack = []
         t = tid
         while True:
@@ -532,6 +545,53 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
             if cacheable:
                 decl_unnamed[tid] = text
             buf.append(text)
+
+    def simple_decl(tid: int) -> tuple[str, str] | None:
+        """The declarator of the common shapes, without the general machinery: pointers over
+        const/volatile/restrict over a named base type (``const char **``). Returns (the
+        declaration without a name, what goes before a name), or None for other shapes.
+
+        Equal to what chain() writes for them: the base (with its qualifiers, innermost
+        first), then `` *`` and ``*`` for each pointer; a name follows a ``*`` directly and
+        anything else after a space. The one name resolved is the base's, as in chain().
+        """
+        t = tid
+        nptr = 0
+        k = K[t]
+        while k == _PTR:
+            nptr += 1
+            t = W[WO[t] + 2]
+            k = K[t]
+        quals = None
+        while k == _CONST or k == _VOLATILE or k == _RESTRICT:
+            word = "const " if k == _CONST else ("volatile " if k == _VOLATILE else "restrict ")
+            quals = word if quals is None else word + quals
+            t = W[WO[t] + 2]
+            k = K[t]
+        if t == 0:
+            base = "void"
+        elif k == _TYPEDEF:
+            base = ident_name(t)
+        elif k == _INT or k == _FLOAT:
+            base = names[W[WO[t]]]
+        elif k == _STRUCT or k == _UNION:
+            if not W[WO[t]]:
+                return None  # anonymous: written inline
+            base = struct_fwd(t)
+        elif k == _ENUM or k == _ENUM64:
+            if not W[WO[t]]:
+                return None
+            base = "enum " + type_name(t)
+        elif k == _FWD:
+            base = fwd_def(t)
+        else:
+            return None
+        if quals is not None:
+            base = quals + base
+        if nptr:
+            text = base + " " + "*" * nptr
+            return text, text
+        return base, base + " "
 
     def mods(buf: list[str], stack: list[int]) -> None:
         while stack:
@@ -567,7 +627,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
                 buf.append("*" if last_was_ptr else " *")
             elif k == _INT or k == _FLOAT:
                 mods(buf, stack)
-                buf.append(name(W[o]))
+                buf.append(names[W[o]])
             elif k == _TYPEDEF:
                 mods(buf, stack)
                 buf.append(ident_name(t))
@@ -628,7 +688,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
                     if j == last and ptype == 0:
                         buf.append("...")
                         break
-                    decl(buf, ptype, name(params[j]), lvl)
+                    decl(buf, ptype, names[params[j]], lvl)
                 buf.append(")")
                 return
             elif k == _VOLATILE:
@@ -640,7 +700,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
                 buf.append(fwd_def(t))
             elif k == _TYPE_TAG:
                 mods(buf, stack)
-                buf.append(f' __attribute__((btf_type_tag("{name(W[o])}")))')
+                buf.append(f' __attribute__((btf_type_tag("{names[W[o]]}")))')
             else:
                 return  # libbpf: "unexpected type in decl chain"
             last_was_ptr = k == _PTR

@@ -9,8 +9,8 @@ take, so :class:`TypeTables` reads the records in place instead:
   ``words[woff[id]]``, its ``info`` ``words[woff[id] + 1]``, its size/type ``words[woff[id] + 2]``
   and its kind-specific data follows);
 * ``kinds[type_id]``: the kind of every type as one ``bytes`` object (0 for void);
-* :meth:`name`: a string by its offset, decoded on first use (``names`` is that cache, for
-  callers that look up first and decode only on a miss).
+* ``names[offset]``: a string by its offset (all strings are decoded in one go when the
+  section is ASCII; any other offset is decoded on first use); :meth:`name` is the same.
 
 Split BTF (kernel modules) is laid out after its base: type ids and string offsets continue
 where the base's end, exactly as in BTF itself, so the dumper sees one id space.
@@ -24,7 +24,8 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from operator import itemgetter
+from itertools import accumulate, chain, count
+from operator import add, itemgetter
 
 from pybpf.errors import BTFError
 from pybpf.btf.model import Kind
@@ -92,6 +93,17 @@ def _scan(data: bytes, endian: str, start: int, end: int) -> array:
     return offsets
 
 
+class _Names(dict):
+    """offset -> string; a missing offset is decoded (and kept) by the owning tables."""
+
+    __slots__ = ("decode",)
+
+    def __missing__(self, off: int) -> str:
+        s = self.decode(off)
+        self[off] = s
+        return s
+
+
 class TypeTables:
     """The records of ``btf`` (and its base chain) as flat tables; see the module docstring."""
 
@@ -108,7 +120,9 @@ class TypeTables:
         layers = [_Layer(x) for x in chain]
 
         words = array("I")
-        woff = array("I", [0])  # void has no record
+        # A list, not an array: indexing it hands out existing int objects instead of boxing
+        # a new one each time (woff is read on almost every step of the dump).
+        woff: list[int] = [0]  # void has no record
         kinds = bytearray(1)
         strings = bytearray()
         for layer in layers:
@@ -126,9 +140,9 @@ class TypeTables:
                 # word index of each record = base_word + (byte offset - ts) / 4
                 delta = base_word * 4 - ts
                 if delta:
-                    woff.extend([(o + delta) >> 2 for o in offs])
+                    woff += [(o + delta) >> 2 for o in offs]
                 else:
-                    woff.extend([o >> 2 for o in offs])
+                    woff += [o >> 2 for o in offs]
                 kind_byte = 7 if layer.little else 4  # top byte of the info word
                 get = itemgetter(*[o + kind_byte for o in offs])
                 top = get(data)
@@ -142,28 +156,40 @@ class TypeTables:
         self.count = len(woff)
         self._strings = bytes(strings)
         self._str_ascii = self._strings.decode("ascii") if self._strings.isascii() else None
-        self.names: dict[int, str] = {0: ""}
+        self.names = _Names(self._bulk_names() if self._str_ascii is not None else {0: ""})
+        self.names.decode = self._decode
         self._ptr_size: int | None = None
 
     # ------------------------------------------------------------------ strings
+    def _bulk_names(self) -> dict[int, str]:
+        """Every NUL-terminated string of the section by its start offset, decoded in one go
+        (C-level split/accumulate/zip; cheaper than one lookup-and-decode per name for a
+        whole-BTF walk). Offsets into the middle of a string still go through :meth:`name`."""
+        text = self._str_ascii
+        assert text is not None
+        parts = text.split("\0")
+        if parts and parts[-1] == "":
+            parts.pop()  # what follows the final NUL is not a string
+        starts = map(add, accumulate(chain((0,), map(len, parts))), count())
+        names = dict(zip(starts, parts))
+        names[0] = ""
+        return names
+
     def name(self, off: int) -> str:
         """The string at ``off`` of the (base + split) string section."""
-        s = self.names.get(off)
-        if s is not None:
-            return s
+        return self.names[off]
+
+    def _decode(self, off: int) -> str:
         if off >= len(self._strings):
             raise BTFError(f"BTF string offset {off} out of range (string section has "
                            f"{len(self._strings)} bytes)")
         if self._str_ascii is not None:
             text = self._str_ascii
-            s = text[off:text.index("\0", off)]
-        else:
-            raw = self._strings
-            # Names are C identifiers in practice; anything else survives a round trip
-            # through surrogateescape so a byte-exact writer can reproduce it.
-            s = raw[off:raw.index(b"\0", off)].decode("utf-8", "surrogateescape")
-        self.names[off] = s
-        return s
+            return text[off:text.index("\0", off)]
+        raw = self._strings
+        # Names are C identifiers in practice; anything else survives a round trip through
+        # surrogateescape so a byte-exact writer can reproduce it.
+        return raw[off:raw.index(b"\0", off)].decode("utf-8", "surrogateescape")
 
     def type_name(self, type_id: int) -> str:
         """The raw (unresolved) name of ``type_id``."""
