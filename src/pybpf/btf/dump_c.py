@@ -33,7 +33,14 @@ Layout
 Names
     A struct/union/enum name seen for the second time gets a ``___2`` suffix (``___3`` ...),
     in the order names are first written; typedef names and enumerators share a second
-    namespace. Forward declarations and empty enums keep their names.
+    namespace. Forward declarations and empty enums keep their names. (Like libbpf, the
+    names of ints take part in the first namespace when an int is first met during emission.)
+
+Quirks of libbpf 1.1 kept on purpose, since the output must be bpftool's: a prototype's return
+type does not count as a reference; ``const``/``volatile`` on an array or a function prototype
+are dropped; enums carry no size attributes (a 1-byte enum is written as a plain enum); no
+``__attribute__((aligned))`` is ever written; type tags become
+``__attribute__((btf_type_tag("...")))`` and decl tags are not written.
 
 The dump works on :class:`pybpf.btf.dump_c_tables.TypeTables` (the raw records as flat tables)
 rather than on decoded model objects, so that a whole vmlinux is dumped in one pass with no
@@ -45,7 +52,7 @@ from __future__ import annotations
 import gc
 from itertools import compress
 from operator import itemgetter
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from pybpf.errors import BTFError
 from pybpf.btf.dump_c_tables import TypeTables
@@ -80,7 +87,6 @@ FOOTER = (
 _INT, _PTR, _ARRAY, _STRUCT, _UNION, _ENUM, _FWD, _TYPEDEF = 1, 2, 3, 4, 5, 6, 7, 8
 _VOLATILE, _CONST, _RESTRICT, _FUNC, _FUNC_PROTO, _VAR, _DATASEC = 9, 10, 11, 12, 13, 14, 15
 _FLOAT, _DECL_TAG, _TYPE_TAG, _ENUM64 = 16, 17, 18, 19
-_MAX_KIND = _ENUM64
 
 # order/emit states
 _NOT, _BUSY, _DONE = 0, 1, 2
@@ -89,8 +95,6 @@ _NOT, _BUSY, _DONE = 0, 1, 2
 _SKIP_KINDS = (_FUNC, _VAR, _DATASEC, _DECL_TAG)
 #: Kinds the decl-chain builder follows through ``type``.
 _CHAIN_THROUGH = frozenset({_PTR, _VOLATILE, _CONST, _RESTRICT, _FUNC_PROTO, _TYPE_TAG})
-#: Kinds that end a decl chain.
-_CHAIN_END = frozenset({_INT, _ENUM, _ENUM64, _FWD, _STRUCT, _UNION, _TYPEDEF, _FLOAT})
 #: libbpf's btf_is_mod().
 _MODS = frozenset({_VOLATILE, _CONST, _RESTRICT, _TYPE_TAG})
 #: Kinds btf__resolve_size() reads ``size`` of, and those it looks through.
@@ -112,8 +116,8 @@ _MISSING_BASE_TYPES = {
 _PFX = ["\t" * i for i in range(14)]
 _NL_PFX = ["\n" + p for p in _PFX]
 
-#: Bitfield sizes of a struct without the kflag (all zero), shared to avoid a list per struct.
-_NO_BITFIELDS = (0,) * 0x10000
+#: Bitfield sizes of a struct without the kflag (all zero, for any vlen), shared by all.
+_NO_BITFIELDS: tuple[int, ...] = (0,) * 0x10000
 
 #: Stands for the declared name while a declarator is built, so the declarator can be cached
 #: and reused with other names (BTF strings cannot contain NUL).
@@ -197,9 +201,6 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
     out: list[str] = [HEADER]
     w = out.append
 
-    def pfx(lvl: int) -> str:
-        return _PFX[lvl if lvl < 13 else 13]
-
     def nl_pfx(lvl: int) -> str:
         return _NL_PFX[lvl if lvl < 13 else 13]
 
@@ -227,11 +228,6 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
     def ident_name(tid: int) -> str:
         r = resolved[tid]
         return r if r is not None else resolve(tid, ident_names)
-
-    def name_dups(seen: dict[str, int], nm: str) -> int:
-        dup = seen.get(nm, 0) + 1
-        seen[nm] = dup
-        return dup
 
     # ------------------------------------------------------------------ layout
     def align_of(tid: int) -> int:
@@ -388,12 +384,14 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
         prev_bitfield = False
         mem = W[o + 3:o + 3 + 3 * vlen]
         raws = mem[2::3]
+        offsets: Sequence[int]
+        bitfields: Sequence[int]
         if kflag:
             offsets = [r & 0xFFFFFF for r in raws]
             bitfields = [r >> 24 for r in raws]
         else:
             offsets = raws
-            bitfields = _NO_BITFIELDS if vlen <= len(_NO_BITFIELDS) else [0] * vlen
+            bitfields = _NO_BITFIELDS  # zip() stops at the members' end
         for name_off, mtype, m_off, m_sz in zip(mem[0::3], mem[1::3], offsets, bitfields):
             if off < m_off:
                 if packed:

@@ -26,6 +26,7 @@ import sys
 from array import array
 from itertools import accumulate, chain, count
 from operator import add, itemgetter
+from typing import Callable
 
 from pybpf.errors import BTFError
 from pybpf.btf.model import Kind
@@ -97,6 +98,7 @@ class _Names(dict):
     """offset -> string; a missing offset is decoded (and kept) by the owning tables."""
 
     __slots__ = ("decode",)
+    decode: Callable[[int], str]
 
     def __missing__(self, off: int) -> str:
         s = self.decode(off)
