@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--file", default=VMLINUX)
     args = ap.parse_args()
     pair = dump_pair(args.file)
-    env = dict(os.environ, PYTHONPATH=SRC)
+    env = dict(os.environ, **(pair.env or {}))
     ours = subprocess.run(pair.a, capture_output=True, env=env, check=True).stdout
     theirs = subprocess.run(pair.b, capture_output=True, check=True).stdout
     if ours != theirs:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from itertools import accumulate, chain, count
+from itertools import accumulate, chain, count, repeat
 from operator import add, itemgetter
 from typing import Callable
 
@@ -141,12 +141,9 @@ class TypeTables:
             if offs:
                 # word index of each record = base_word + (byte offset - ts) / 4
                 delta = base_word * 4 - ts
-                if delta:
-                    woff += [(o + delta) >> 2 for o in offs]
-                else:
-                    woff += [o >> 2 for o in offs]
+                woff += [(o + delta) >> 2 for o in offs]
                 kind_byte = 7 if layer.little else 4  # top byte of the info word
-                get = itemgetter(*[o + kind_byte for o in offs])
+                get = itemgetter(*map(add, offs, repeat(kind_byte)))
                 top = get(data)
                 if len(offs) == 1:
                     top = (top,)
