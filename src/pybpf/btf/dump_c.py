@@ -829,8 +829,11 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
                 w(";\n\n")
                 fwd_done[tid] = 1
             if not cont:
-                struct_def(out, tid, 0)
-                w(";\n\n")
+                # One string per definition: the pieces die here instead of living to the end.
+                piece: list[str] = []
+                struct_def(piece, tid, 0)
+                piece.append(";\n\n")
+                w("".join(piece))
                 estate[tid] = _DONE
             else:
                 estate[tid] = _NOT
@@ -850,8 +853,10 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
             estate[tid] = _DONE
         elif k == _ENUM or k == _ENUM64:
             if not cont:
-                enum_def(out, tid, 0)
-                w(";\n\n")
+                piece = []
+                enum_def(piece, tid, 0)
+                piece.append(";\n\n")
+                w("".join(piece))
             estate[tid] = _DONE
         elif k == _FWD:
             w(fwd_def(tid))

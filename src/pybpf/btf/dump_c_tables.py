@@ -9,8 +9,8 @@ take, so :class:`TypeTables` reads the records in place instead:
   ``words[woff[id]]``, its ``info`` ``words[woff[id] + 1]``, its size/type ``words[woff[id] + 2]``
   and its kind-specific data follows);
 * ``kinds[type_id]``: the kind of every type as one ``bytes`` object (0 for void);
-* ``names[offset]``: a string by its offset (all strings are decoded in one go when the
-  section is ASCII; any other offset is decoded on first use); :meth:`name` is the same.
+* ``names[offset]``: a string by its offset, decoded on first use (a dict whose misses
+  decode: one subscript on the hot path); :meth:`name` is the same.
 
 Split BTF (kernel modules) is laid out after its base: type ids and string offsets continue
 where the base's end, exactly as in BTF itself, so the dumper sees one id space.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from itertools import accumulate, chain, count, repeat
+from itertools import repeat
 from operator import add, itemgetter
 from typing import Callable
 
@@ -155,25 +155,11 @@ class TypeTables:
         self.count = len(woff)
         self._strings = bytes(strings)
         self._str_ascii = self._strings.decode("ascii") if self._strings.isascii() else None
-        self.names = _Names(self._bulk_names() if self._str_ascii is not None else {0: ""})
+        self.names = _Names({0: ""})
         self.names.decode = self._decode
         self._ptr_size: int | None = None
 
     # ------------------------------------------------------------------ strings
-    def _bulk_names(self) -> dict[int, str]:
-        """Every NUL-terminated string of the section by its start offset, decoded in one go
-        (C-level split/accumulate/zip; cheaper than one lookup-and-decode per name for a
-        whole-BTF walk). Offsets into the middle of a string still go through :meth:`name`."""
-        text = self._str_ascii
-        assert text is not None
-        parts = text.split("\0")
-        if parts and parts[-1] == "":
-            parts.pop()  # what follows the final NUL is not a string
-        starts = map(add, accumulate(chain((0,), map(len, parts))), count())
-        names = dict(zip(starts, parts))
-        names[0] = ""
-        return names
-
     def name(self, off: int) -> str:
         """The string at ``off`` of the (base + split) string section."""
         return self.names[off]
