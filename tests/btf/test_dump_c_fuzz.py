@@ -11,19 +11,24 @@ expected, by-value cycles libbpf refuses, split BTF, and both byte orders.
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import subprocess
 import tempfile
 
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pybpf.btf import BTF
 from pybpf.btf.dump_c import dump_c
 from pybpf.errors import BTFError
 
-pytestmark = pytest.mark.skipif(shutil.which("bpftool") is None, reason="oracle not installed: bpftool")
+from ..conftest import skip_or_fail, tool_unavailable_reason
+
+
+def need_bpftool() -> None:
+    # (not the require_tools fixture: hypothesis tests take no function-scoped fixtures)
+    reason = tool_unavailable_reason("bpftool")
+    if reason:
+        skip_or_fail(reason)
 
 (INT, PTR, ARRAY, STRUCT, UNION, ENUM, FWD, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC,
  FUNC_PROTO, VAR, DATASEC, FLOAT, DECL_TAG, TYPE_TAG, ENUM64) = range(1, 20)
@@ -241,6 +246,7 @@ FUZZ = settings(max_examples=int(os.environ.get("PYBPF_FUZZ_EXAMPLES", "250")), 
 @FUZZ
 @given(records=type_graphs(), endian=st.sampled_from("<>"))
 def test_random_graphs_match_bpftool(records, endian):
+    need_bpftool()
     raw = RawBTF()
     build(raw, records)
     agree(raw.encode(endian))
@@ -249,6 +255,7 @@ def test_random_graphs_match_bpftool(records, endian):
 @FUZZ
 @given(data=st.data(), endian=st.sampled_from("<>"))
 def test_random_split_btf_matches_bpftool(data, endian):
+    need_bpftool()
     base = RawBTF()
     build(base, data.draw(type_graphs(max_types=10), label="base"))
     base_ids = tuple(range(1, len(base.records) + 1))
