@@ -9,7 +9,9 @@ same release as memcg accounting) and raises the limit to infinity only when the
 
 from __future__ import annotations
 
+import ctypes
 import resource
+import struct
 import threading
 
 __all__ = ["kernel_uses_memcg", "ensure_memlock_rlimit", "memlock_limit_raised"]
@@ -21,10 +23,31 @@ _state: dict[str, bool] = {}
 def kernel_uses_memcg() -> bool:
     """True when BPF memory is charged to the memory cgroup (Linux 5.11+), cached."""
     if "memcg" not in _state:
-        from pybpf.features import probe_memcg_account
-
-        _state["memcg"] = probe_memcg_account()
+        _state["memcg"] = _probe_memcg_account()
     return _state["memcg"]
+
+
+def _probe_memcg_account() -> bool:
+    # "call bpf_ktime_get_coarse_ns; exit" as a socket filter: loads only on 5.11+.
+    from pybpf.sys import uapi
+    from pybpf.sys.commands import attr_size
+    from pybpf.sys.syscall import bpf_raw
+    import os
+
+    insns = struct.pack("<BBhiBBhi", 0x85, 0, 0, int(uapi.BPF_FUNC_ktime_get_coarse_ns),
+                        0x95, 0, 0, 0)
+    buf = ctypes.create_string_buffer(insns, len(insns))
+    lic = ctypes.create_string_buffer(b"GPL")
+    attr = uapi.bpf_attr_prog_load()
+    attr.prog_type = uapi.BPF_PROG_TYPE_SOCKET_FILTER
+    attr.insn_cnt = 2
+    attr.insns = ctypes.addressof(buf)
+    attr.license = ctypes.addressof(lic)
+    fd, _ = bpf_raw(uapi.BPF_PROG_LOAD, attr, attr_size(uapi.bpf_attr_prog_load, "prog_name"))
+    if fd < 0:
+        return False
+    os.close(fd)
+    return True
 
 
 def ensure_memlock_rlimit() -> None:
