@@ -25,6 +25,9 @@ from pybpf.errors import (
     PermissionDeniedError,
     VerifierError,
 )
+from pybpf.maps import BatchResult, Map, MapInfo
+from pybpf.programs import Program, ProgramInfo, TestRunResult, enable_stats
+from pybpf.sys import FD
 
 __version__ = "0.1.0"
 
@@ -47,4 +50,12 @@ __all__ = [
     "ObjectError",
     "PermissionDeniedError",
     "VerifierError",
+    "BatchResult",
+    "FD",
+    "Map",
+    "MapInfo",
+    "Program",
+    "ProgramInfo",
+    "TestRunResult",
+    "enable_stats",
 ]
