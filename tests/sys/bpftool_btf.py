@@ -16,6 +16,15 @@ from pybpf.sys.gen_uapi import CMember, CType
 _SKIP = ("TYPEDEF", "CONST", "VOLATILE", "RESTRICT", "TYPE_TAG")
 
 
+def _enum_value(val: int, t: dict[str, Any]) -> int:
+    """bpftool 7.1 prints some 32-bit values sign-extended to 64 bits; BTF stores 32 bits."""
+    if t["kind"] == "ENUM":
+        val &= 0xFFFFFFFF
+        if t["encoding"] == "SIGNED" and val >= 1 << 31:
+            val -= 1 << 32
+    return val
+
+
 class BpftoolTypeSource:
     """Types of a BTF file as ``bpftool btf dump file PATH -j`` reports them."""
 
@@ -63,7 +72,7 @@ class BpftoolTypeSource:
                        is_bool=t["encoding"] == "BOOL")
         elif kind in ("ENUM", "ENUM64"):
             ct = CType("enum", name, t["size"], signed=t["encoding"] == "SIGNED",
-                       values=[(v["name"], v["val"]) for v in t["values"]])
+                       values=[(v["name"], _enum_value(v["val"], t)) for v in t["values"]])
         elif kind == "PTR":
             ct = CType("ptr", "", 8)
         elif kind == "ARRAY":

@@ -21,7 +21,7 @@ def _bpftool_vmlinux():
 
     if shutil.which("bpftool") is None:
         return None
-    from bpftool_btf import BpftoolTypeSource
+    from tests.sys.bpftool_btf import BpftoolTypeSource
 
     return BpftoolTypeSource("/sys/kernel/btf/vmlinux")
 
@@ -123,3 +123,30 @@ def test_bpf_attr_anonymous_members_named_by_command(bpftool_vmlinux):
     union = next(m for m in link_create.members if not m.name and
                  any(x.name == "target_btf_id" for x in m.type.members))
     assert uapi.bpf_attr_link_create.target_btf_id.offset * 8 == union.bit_offset
+
+
+def test_regenerating_with_pybpf_btf_gives_the_committed_file(capsys):
+    """``python -m pybpf.sys.gen_uapi --check``: pybpf's own BTF parser on this kernel's BTF
+    reproduces the committed module."""
+    if not _same_kernel():
+        pytest.skip(f"uapi.py was generated on Linux {uapi.KERNEL_RELEASE}, this is {os.uname().release}")
+    from pybpf.sys.gen_uapi import main
+
+    assert main(["--check"]) == 0, capsys.readouterr().out
+
+
+def test_generator_refuses_missing_types():
+    from pybpf.sys.gen_uapi import CType, GenerationError
+
+    class Empty:
+        release = "test"
+
+        def named(self, kind, name):
+            return None
+
+        def anonymous_enums(self):
+            return iter(())
+
+    with pytest.raises(GenerationError, match="not found in the kernel BTF"):
+        generate(Empty())
+    assert CType("int").kind == "int"

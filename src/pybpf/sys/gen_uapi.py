@@ -172,6 +172,8 @@ ANON_MEMBER_NAMES: dict[str, dict[str, str]] = {
 class BTFTypeSource:
     """Types from a BTF blob parsed by :mod:`pybpf.btf`."""
 
+    _MODIFIERS = ("TYPEDEF", "CONST", "VOLATILE", "RESTRICT", "TYPE_TAG")
+
     def __init__(self, btf: Any, release: str) -> None:
         self.btf = btf
         self.release = release
@@ -179,17 +181,61 @@ class BTFTypeSource:
 
     @classmethod
     def from_path(cls, path: str, release: str | None = None) -> BTFTypeSource:
-        from pybpf.btf import load_raw  # type: ignore[attr-defined]
+        from pybpf.btf import BTF
 
-        with open(path, "rb") as f:
-            data = f.read()
-        return cls(load_raw(data), release or os.uname().release)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise GenerationError(f"cannot read BTF from {path}: {exc}") from None
+        return cls(BTF.parse(data), release or os.uname().release)
 
-    def named(self, kind: str, name: str) -> CType | None:  # pragma: no cover - until btf lands
-        raise GenerationError("pybpf.btf is not available yet")
+    def named(self, kind: str, name: str) -> CType | None:
+        from pybpf.btf import Kind
 
-    def anonymous_enums(self) -> Iterable[CType]:  # pragma: no cover
-        raise GenerationError("pybpf.btf is not available yet")
+        kinds = (Kind.ENUM, Kind.ENUM64) if kind == "enum" else (Kind[kind.upper()],)
+        for k in kinds:
+            ids = self.btf.find(name, k)
+            if ids:
+                return self.convert(ids[0])
+        return None
+
+    def anonymous_enums(self) -> Iterable[CType]:
+        from pybpf.btf import Kind
+
+        for tid in range(1, len(self.btf)):
+            if self.btf.kind_of(tid) in (Kind.ENUM, Kind.ENUM64) and not self.btf.name_of(tid):
+                yield self.convert(tid)
+
+    def convert(self, tid: int) -> CType:
+        from pybpf.btf import Kind
+
+        btf = self.btf
+        while btf.kind_of(tid).name in self._MODIFIERS:
+            tid = btf[tid].type
+        if tid in self._memo:
+            return self._memo[tid]
+        t = btf[tid]
+        kind = t.kind
+        if kind == Kind.INT:
+            ct = CType("int", t.name, t.size, signed=t.signed, is_char=t.is_char or t.name == "char",
+                       is_bool=t.is_bool)
+        elif kind in (Kind.ENUM, Kind.ENUM64):
+            ct = CType("enum", t.name, t.size, signed=t.signed,
+                       values=[(v.name, v.value) for v in t.values])
+        elif kind == Kind.PTR:
+            ct = CType("ptr", "", btf.pointer_size)
+        elif kind == Kind.ARRAY:
+            ct = CType("array", "", 0, elem=self.convert(t.type), nelems=t.nelems)
+        elif kind in (Kind.STRUCT, Kind.UNION):
+            ct = CType(kind.name.lower(), t.name, t.size)
+            self._memo[tid] = ct
+            ct.members = [CMember(m.name, self.convert(m.type), m.bit_offset, m.bitfield_size)
+                          for m in t.members]
+        else:
+            ct = CType(kind.name.lower(), t.name, getattr(t, "size", 0) or 0)
+        self._memo[tid] = ct
+        return ct
 
 
 # --------------------------------------------------------------------------------------------

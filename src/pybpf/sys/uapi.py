@@ -721,7 +721,7 @@ class bpf_ringbuf_query_flags(enum.IntEnum):
 class bpf_ringbuf_header_bits(enum.IntEnum):
     """Anonymous enum of BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, ...."""
 
-    BPF_RINGBUF_BUSY_BIT = 18446744071562067968
+    BPF_RINGBUF_BUSY_BIT = 2147483648
     BPF_RINGBUF_DISCARD_BIT = 1073741824
     BPF_RINGBUF_HDR_SZ = 8
 
