@@ -40,6 +40,7 @@ __all__ = [
     "prog_detach",
     "prog_query",
     "prog_bind_map",
+    "btf_load",
     "OBJECT_KINDS",
 ]
 
@@ -255,3 +256,48 @@ def prog_bind_map(prog_fd: int, map_fd: int) -> None:
     attr.prog_fd = prog_fd
     attr.map_fd = map_fd
     bpf(C.BPF_PROG_BIND_MAP, attr, ctypes.sizeof(attr), what="binding map to program")
+
+
+_BTF_LOG_START = 1 << 16
+_BTF_LOG_MAX = (1 << 32) - 1 >> 2
+
+
+def btf_load(data: bytes, *, log_level: int = 0, what: str = "BTF") -> FD:
+    """``BPF_BTF_LOAD`` of a raw BTF blob; returns its :class:`FD`.
+
+    As for programs, the first attempt asks for no log; a refusal is retried with a log that
+    grows on ENOSPC, and the kernel's explanation ends up in the :class:`BTFError`.
+    """
+    from pybpf.errors import BTFError
+
+    raw = bytes(data)
+    if not raw:
+        raise InvalidArgumentError(f"{what}: empty BTF")
+    blob = ctypes.create_string_buffer(raw, len(raw))
+    level = log_level
+    size = _BTF_LOG_START
+    while True:
+        attr = uapi.bpf_attr_btf_load()
+        attr.btf = ctypes.addressof(blob)
+        attr.btf_size = len(raw)
+        log = ctypes.create_string_buffer(size) if level else None
+        if log is not None:
+            attr.btf_log_buf = ctypes.addressof(log)
+            attr.btf_log_size = size
+            attr.btf_log_level = level
+        fd, err = bpf_raw(C.BPF_BTF_LOAD, attr, attr_size(uapi.bpf_attr_btf_load, "btf_log_level"))
+        if fd >= 0:
+            return FD(fd, what)
+        if level == 0:
+            level = 1
+            continue
+        if err == 28 and size < _BTF_LOG_MAX:  # ENOSPC: a bigger log
+            size = min(size * 4, _BTF_LOG_MAX)
+            continue
+        text = log.value.decode("utf-8", "replace").strip() if log is not None else ""
+        exc = error_from_errno(err, f"loading {what} ({len(raw)} bytes)"
+                               + (f": {text.splitlines()[-1]}" if text else ""),
+                               op=command_name(C.BPF_BTF_LOAD), cls=BTFError if err == 22 else None)
+        if text:
+            exc.log = text  # type: ignore[attr-defined]
+        raise exc
