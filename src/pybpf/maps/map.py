@@ -621,8 +621,8 @@ class Map:
         err, got = self._batch_call(C.BPF_MAP_UPDATE_BATCH, kb, vb, _u32(n, "count"), None, None,
                                     _u64(flags, "flags"))
         if err:
-            e = self._error(err, C.BPF_MAP_UPDATE_BATCH, f"update_batch ({got} of {n} done)")
-            raise e
+            progress = f" ({got} of {n} done)" if got < n else ""
+            raise self._error(err, C.BPF_MAP_UPDATE_BATCH, f"update_batch{progress}")
         return got
 
     def delete_batch(self, keys: Sequence[Any], *, flags: int = 0) -> int:
@@ -637,7 +637,8 @@ class Map:
         err, got = self._batch_call(C.BPF_MAP_DELETE_BATCH, kb, None, _u32(n, "count"), None, None,
                                     _u64(flags, "flags"))
         if err:
-            raise error_from_errno(err, f"{self._label()}: delete_batch ({got} of {n} deleted)",
+            progress = f" ({got} of {n} deleted)" if got < n else ""
+            raise error_from_errno(err, f"{self._label()}: delete_batch{progress}",
                                    op=command_name(C.BPF_MAP_DELETE_BATCH),
                                    cls=KeyNotFoundError if err == _ENOENT else None)
         return got
