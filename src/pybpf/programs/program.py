@@ -40,6 +40,12 @@ LOG_BUF_SIZE = (1 << 32) - 1 >> 8
 #: The kernel refuses log buffers from UINT32_MAX >> 2 on; stop growing before that.
 LOG_BUF_MAX = (1 << 32) - 1 >> 2
 _EAGAIN_RETRIES = 5
+#: Program types whose BPF_PROG_TEST_RUN refuses an output context.
+_NO_CTX_OUT = frozenset({
+    uapi.BPF_PROG_TYPE_RAW_TRACEPOINT, uapi.BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE,
+    uapi.BPF_PROG_TYPE_TRACING, uapi.BPF_PROG_TYPE_SYSCALL, uapi.BPF_PROG_TYPE_STRUCT_OPS,
+    uapi.BPF_PROG_TYPE_LSM,
+})
 _ENOSPC = 28
 _EAGAIN = 11
 
@@ -306,7 +312,7 @@ class Program:
         data_in: bytes = b"",
         ctx_in: bytes | None = None,
         *,
-        repeat: int = 1,
+        repeat: int = 0,
         data_size_out: int | None = None,
         ctx_size_out: int | None = None,
         flags: int = 0,
@@ -316,8 +322,10 @@ class Program:
         """``BPF_PROG_TEST_RUN``: run the program in the kernel on ``data_in`` (a packet)
         and/or ``ctx_in`` (the context struct, e.g. ``struct __sk_buff``), ``repeat`` times.
 
+        ``repeat`` 0 runs once (as 1 does); raw_tracepoint programs accept only 0.
         ``data_size_out`` defaults to room for the input plus 256 bytes of growth; a too
-        small buffer is enlarged and the run repeated. ``flags`` ``BPF_F_TEST_RUN_ON_CPU``
+        small buffer is enlarged and the run repeated. ``ctx_size_out`` defaults to the size
+        of ``ctx_in``, except for program types whose test run has no output context. ``flags`` ``BPF_F_TEST_RUN_ON_CPU``
         with ``cpu`` runs it on that CPU (raw_tracepoint programs).
         """
         label = self._label()
@@ -325,8 +333,10 @@ class Program:
         ctx = bytes(ctx_in) if ctx_in is not None else b""
         out_size = _u32(data_size_out, f"{label}: data_size_out") if data_size_out is not None \
             else (len(data) + 256 if data else 0)
-        ctx_out_size = _u32(ctx_size_out, f"{label}: ctx_size_out") if ctx_size_out is not None \
-            else len(ctx)
+        if ctx_size_out is not None:
+            ctx_out_size = _u32(ctx_size_out, f"{label}: ctx_size_out")
+        else:
+            ctx_out_size = 0 if int(self.type) in _NO_CTX_OUT else len(ctx)
         _u32(repeat, f"{label}: repeat")
         for _attempt in range(4):
             din = ctypes.create_string_buffer(data, max(len(data), 1))
