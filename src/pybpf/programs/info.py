@@ -11,7 +11,7 @@ from pybpf.sys.commands import get_info
 from pybpf.sys.fdinfo import read_fdinfo
 from pybpf.sys.names import prog_type_name
 
-__all__ = ["ProgramInfo", "query_prog_info", "boot_to_wallclock"]
+__all__ = ["ProgramInfo", "query_prog_info", "query_prog_map_ids", "boot_to_wallclock"]
 
 
 @dataclass(frozen=True)
@@ -169,3 +169,17 @@ def query_prog_info(fd: int, what: str = "program", arrays: bool = True) -> Prog
         memlock=int(memlock) if memlock and memlock.isdigit() else None,
         extra=fdinfo,
     )
+
+
+def query_prog_map_ids(fd: int, what: str = "program") -> tuple[int, ...]:
+    """Only the ids of the maps the program uses (cheaper than a full :func:`query_prog_info`)."""
+    first = get_info(fd, uapi.bpf_prog_info(), what)
+    n = first.nr_map_ids
+    if not n:
+        return ()
+    ids = (ctypes.c_uint32 * n)()
+    second = uapi.bpf_prog_info()
+    second.nr_map_ids = n
+    second.map_ids = ctypes.addressof(ids)
+    get_info(fd, second, what)
+    return tuple(ids[: min(n, second.nr_map_ids)])

@@ -137,8 +137,12 @@ def get_fd_by_id(kind: str, obj_id: int, flags: int = 0) -> FD:
     attr = uapi.bpf_attr_get_id()
     setattr(attr, field, obj_id)
     attr.open_flags = flags
-    fd = bpf(cmd, attr, _GET_ID_SIZE, what=f"{kind} id {obj_id}")
-    return FD(fd, f"{kind} id {obj_id}")
+    word = _KIND_WORDS[kind]
+    fd = bpf(cmd, attr, _GET_ID_SIZE, what=f"{word} id {obj_id}")
+    return FD(fd, f"{word} id {obj_id}")
+
+
+_KIND_WORDS = {"prog": "program", "map": "map", "btf": "BTF object", "link": "link"}
 
 
 _INFO_SIZE = attr_size(uapi.bpf_attr_info, "info")
