@@ -434,8 +434,43 @@ def clear_cache() -> None:
     _cache.clear()
 
 
+def _vmlinux_id(name: str, kind: str) -> int | None:
+    """The id of a named type in the running kernel's BTF (parsed once, only when needed)."""
+    def load() -> Any:
+        from pybpf.btf import BTF
+
+        try:
+            with open("/sys/kernel/btf/vmlinux", "rb") as f:
+                return BTF.parse(f.read())
+        except (OSError, BPFError):
+            return None
+
+    btf = _cached(("vmlinux",), load)
+    if btf is None:
+        return None
+    from pybpf.btf import Kind
+
+    ids = btf.find(name, Kind[kind])
+    return ids[0] if ids else None
+
+
+def _load_tracing(attach_type: int, target: str, kind: str) -> bool:
+    """Load a BTF-typed tracing program against a real kernel target."""
+    tid = _vmlinux_id(target, kind)
+    if tid is None:
+        return False
+    return _loads(P.BPF_PROG_TYPE_TRACING, _RET0, expected_attach_type=attach_type,
+                  attach_btf_id=tid)
+
+
 def probe_prog_type(prog_type: int | str) -> bool:
-    """Can programs of this type be loaded? (bpftool ``feature probe``'s method.)"""
+    """Can programs of this type be loaded? (bpftool ``feature probe``'s method.)
+
+    Tracing programs get a second chance where libbpf's probe (a bogus attach_btf_id) is
+    inconclusive: a ``tp_btf`` program against ``sched_switch`` from the kernel's BTF. On
+    kernels without ftrace trampolines fentry cannot load but tp_btf and iterators can, and
+    this says yes where bpftool says no.
+    """
     pt = parse_prog_type(prog_type)
 
     def run() -> bool:
@@ -445,7 +480,11 @@ def probe_prog_type(prog_type: int | str) -> bool:
         if res.fd >= 0:
             _close(res.fd)
             return True
-        return want is not None and want[1] in res.log
+        if want is not None and want[1] in res.log:
+            return True
+        if pt == P.BPF_PROG_TYPE_TRACING:
+            return _load_tracing(A.BPF_TRACE_RAW_TP, "btf_trace_sched_switch", "TYPEDEF")
+        return False
 
     return bool(_cached(("prog", pt), run))
 
@@ -610,9 +649,10 @@ def probe_link_type(link_type: int | str) -> bool:
 
     cgroup, netns, perf_event, tcx, netkit and sockmap links are probed with ``LINK_CREATE``
     on a bad target (the errno tells "unknown kind" from "bad target"); raw_tracepoint links
-    with ``RAW_TRACEPOINT_OPEN`` of a missing tracepoint; the others (their probes would attach
-    something real) by the kernel's own ``enum bpf_link_type`` in its BTF-generated
-    :mod:`pybpf.sys.uapi` together with the program type they need.
+    with ``RAW_TRACEPOINT_OPEN`` of a missing tracepoint; iter and tracing links by loading an
+    iterator / tp_btf program against a real target from the kernel's BTF; the others (their
+    probes would attach something real) by the kernel's own ``enum bpf_link_type`` in its
+    BTF-generated :mod:`pybpf.sys.uapi` together with the program type they need.
     """
     lt = parse_link_type(link_type)
 
@@ -650,6 +690,10 @@ def probe_link_type(link_type: int | str) -> bool:
                 _close(res.fd)
         if lt == L.BPF_LINK_TYPE_UNSPEC or lt not in set(int(x) for x in L):
             return False
+        if lt == L.BPF_LINK_TYPE_ITER:
+            return _load_tracing(A.BPF_TRACE_ITER, "bpf_iter_bpf_map", "FUNC")
+        if lt == L.BPF_LINK_TYPE_TRACING:
+            return _load_tracing(A.BPF_TRACE_RAW_TP, "btf_trace_sched_switch", "TYPEDEF")
         needs_prog = {
             L.BPF_LINK_TYPE_TRACING: P.BPF_PROG_TYPE_TRACING,
             L.BPF_LINK_TYPE_ITER: P.BPF_PROG_TYPE_TRACING,
