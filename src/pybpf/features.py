@@ -680,10 +680,10 @@ def probe_link_type(link_type: int | str) -> bool:
                 return False
             try:
                 name = ctypes.create_string_buffer(b"pybpf_no_such_tracepoint")
-                attr = uapi.bpf_attr_raw_tracepoint()
-                attr.name = ctypes.addressof(name)
-                attr.prog_fd = res.fd
-                fd, err = bpf_raw(uapi.BPF_RAW_TRACEPOINT_OPEN, attr, 12)
+                rattr = uapi.bpf_attr_raw_tracepoint()
+                rattr.name = ctypes.addressof(name)
+                rattr.prog_fd = res.fd
+                fd, err = bpf_raw(uapi.BPF_RAW_TRACEPOINT_OPEN, rattr, 12)
                 _close(fd)
                 return fd >= 0 or err == _ENOENT
             finally:
@@ -694,7 +694,7 @@ def probe_link_type(link_type: int | str) -> bool:
             return _load_tracing(A.BPF_TRACE_ITER, "bpf_iter_bpf_map", "FUNC")
         if lt == L.BPF_LINK_TYPE_TRACING:
             return _load_tracing(A.BPF_TRACE_RAW_TP, "btf_trace_sched_switch", "TYPEDEF")
-        needs_prog = {
+        needs_prog: int | None = {
             L.BPF_LINK_TYPE_TRACING: P.BPF_PROG_TYPE_TRACING,
             L.BPF_LINK_TYPE_ITER: P.BPF_PROG_TYPE_TRACING,
             L.BPF_LINK_TYPE_XDP: P.BPF_PROG_TYPE_XDP,
@@ -702,7 +702,7 @@ def probe_link_type(link_type: int | str) -> bool:
             L.BPF_LINK_TYPE_UPROBE_MULTI: P.BPF_PROG_TYPE_KPROBE,
             L.BPF_LINK_TYPE_STRUCT_OPS: P.BPF_PROG_TYPE_STRUCT_OPS,
             L.BPF_LINK_TYPE_NETFILTER: P.BPF_PROG_TYPE_NETFILTER,
-        }.get(lt)
+        }.get(L(lt))
         return needs_prog is None or probe_prog_type(needs_prog)
 
     return bool(_cached(("link", lt), run))

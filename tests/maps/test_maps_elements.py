@@ -6,7 +6,6 @@ import contextlib
 import os
 import socket
 import struct
-import subprocess
 
 import pytest
 
@@ -23,7 +22,7 @@ from pybpf.errors import (
 from pybpf.sys import num_possible_cpus, perf_event_open, uapi
 from pybpf.sys.commands import btf_load, iter_ids
 from tests.maps.map_types import LOCAL_STORAGE_BTF
-from tests.sys.helpers import bpftool_json, bpftool_text, ret
+from tests.sys.helpers import bpftool_json, ret
 
 pytestmark = pytest.mark.kernel
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pybpf import features
-from pybpf.cli.common import CLIError, Context, dispatch, is_prefix
+from pybpf.cli.common import CLIError, Context, Handler, dispatch, is_prefix
 from pybpf.sys import uapi
 from pybpf.sys.names import MAP_TYPE_NAMES, PROG_TYPE_NAMES
 from pybpf.sys.probe import probe_bpf_syscall
@@ -168,7 +168,7 @@ def do_help(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"probe": do_probe, "help": do_help}
+COMMANDS: dict[str, Handler] = {"probe": do_probe, "help": do_help}
 
 
 def run(ctx: Context, args: list[str]) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pybpf.cli.common import CLIError, Context, dispatch, is_prefix
+from pybpf.cli.common import CLIError, Context, Handler, dispatch, is_prefix
 from pybpf.cli.prog import _fd_kind, open_one_prog, parse_prog_handle, pinned_paths
 from pybpf.errors import BPFError, KeyNotFoundError, NotFoundError
 from pybpf.maps import Map
@@ -614,7 +614,7 @@ def do_help(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {
+COMMANDS: dict[str, Handler] = {
     "show": do_show, "list": do_show, "help": do_help, "dump": do_dump, "update": do_update,
     "lookup": do_lookup, "getnext": do_getnext, "delete": do_delete, "pin": do_pin,
     "peek": do_peek, "push": do_push, "enqueue": do_push, "pop": do_pop, "dequeue": do_pop,

@@ -10,7 +10,7 @@ import os
 import time
 from typing import Any, Iterator
 
-from pybpf.cli.common import CLIError, Context, dispatch, is_prefix
+from pybpf.cli.common import CLIError, Context, Handler, dispatch, is_prefix
 from pybpf.errors import BPFError, NotFoundError
 from pybpf.programs.info import ProgramInfo, query_prog_info, query_prog_map_ids
 from pybpf.sys import uapi
@@ -287,15 +287,15 @@ def do_show(ctx: Context, args: list[str]) -> int:
             for fd, _ in found:
                 fd.close()
         return 0
-    objs: list[dict] = []
+    listed: list[dict] = []
     for fd, info in _all_progs():
         with fd:
             if ctx.json:
-                objs.append(_prog_json(ctx, fd, info, pins))
+                listed.append(_prog_json(ctx, fd, info, pins))
             else:
                 ctx.out.write(_prog_text(fd, info, pins))
     if ctx.json:
-        ctx.emit_json(objs)
+        ctx.emit_json(listed)
     return 0
 
 
@@ -304,7 +304,7 @@ def do_help(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"show": do_show, "list": do_show, "help": do_help}
+COMMANDS: dict[str, Handler] = {"show": do_show, "list": do_show, "help": do_help}
 
 
 def run(ctx: Context, args: list[str]) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from pybpf.errors import (
     BPFError,
@@ -25,7 +25,6 @@ from pybpf.maps.codec import BytesCodec, Codec, FdValueCodec
 from pybpf.maps.info import MapInfo, query_map_info
 from pybpf.maps.types import (
     FD_VALUE_TYPES,
-    KEYLESS_TYPES,
     MAP_IN_MAP_TYPES,
     NO_ELEMENT_OPS_TYPES,
     PERCPU_TYPES,

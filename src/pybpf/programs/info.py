@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from pybpf.sys import uapi
 from pybpf.sys.commands import get_info
@@ -82,7 +83,7 @@ def boot_to_wallclock(boot_ns: int) -> float:
     return (real - boot + boot_ns) / 1e9
 
 
-def _array(ctype: type, n: int) -> ctypes.Array:  # type: ignore[type-arg]
+def _array(ctype: Any, n: int) -> Any:
     return (ctype * max(n, 1))()
 
 
