@@ -135,3 +135,15 @@ def core_relo_locations(obj: ObjectFile) -> list[tuple[str, int, int, CORERelo]]
             out.append((name, i, base + pos, CORERelo(insn_off, type_id, access_off, kind)))
             pos += rec_size
     return out
+
+
+def patched_copy(path: str, out: str, edits: list[tuple[int, str, int]]) -> str:
+    """Copy object ``path`` to ``out`` with ``struct.pack_into(fmt, data, offset, value)`` applied
+    for every ``(offset, fmt, value)`` edit (to forge bad relocation records or instructions)."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    for offset, fmt, value in edits:
+        struct.pack_into(fmt, data, offset, value)
+    with open(out, "wb") as f:
+        f.write(data)
+    return out
