@@ -17,21 +17,21 @@ VMLINUX = "/sys/kernel/btf/vmlinux"
 @pytest.fixture(scope="session")
 def core_target(tmp_path_factory):
     """``core_target("core_moved")`` compiles tests/core/targets/core_moved.c with clang-19 -g for
-    the BPF target and returns the object's path: its .BTF is the "kernel" BTF (libbpf accepts
+    the BPF target (``endian="bpfeb"`` for big-endian layout) and returns the object's path: its .BTF is the "kernel" BTF (libbpf accepts
     the ELF file for btf_custom_path; pybpf reads its .BTF section)."""
     out_dir = tmp_path_factory.mktemp("core_targets")
-    built: dict[str, str] = {}
+    built: dict[tuple[str, str], str] = {}
 
-    def build(name: str) -> str:
-        if name not in built:
+    def build(name: str, endian: str = "bpfel") -> str:
+        if (name, endian) not in built:
             reason = tool_unavailable_reason("clang-19")
             if reason:
                 skip_or_fail(reason)
-            obj = str(out_dir / f"{name}.o")
-            subprocess.run(["clang-19", "-g", "-target", "bpf", "-c", os.path.join(TARGETS_DIR, f"{name}.c"),
+            obj = str(out_dir / f"{name}-{endian}.o")
+            subprocess.run(["clang-19", "-g", "-target", endian, "-c", os.path.join(TARGETS_DIR, f"{name}.c"),
                             "-o", obj], check=True, capture_output=True)
-            built[name] = obj
-        return built[name]
+            built[(name, endian)] = obj
+        return built[(name, endian)]
 
     return build
 

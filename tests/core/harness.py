@@ -77,11 +77,7 @@ def load_target(path: str) -> BTF:
     with open(path, "rb") as f:
         data = f.read()
     if data[:4] == b"\x7fELF":
-        import tempfile
-
-        obj = read_object(path)
-        data = obj.btf
-        del tempfile
+        data = read_object(path).btf
     return BTF.parse(data)
 
 
