@@ -110,16 +110,15 @@ def render_explanation(e: Explanation) -> str:
             lines.append(f"  candidate #{c.index} {c.type_desc} in {c.target}: matches {c.spec} -> {verdict}")
         else:
             lines.append(f"  candidate #{c.index} {c.type_desc} in {c.target}: rejected: {c.reason}")
-    if e.chosen is not None:
-        lines.append(f"  chosen: candidate #{e.chosen.index} {e.chosen.type_desc} in {e.chosen.target}")
-    elif e.result is not None and e.local_spec is not None and e.candidates is not None and e.error is None:
-        if e.kind == 6:  # TYPE_ID_LOCAL needs no target
+    if e.error is None and e.result is not None:
+        if e.chosen is not None:
+            lines.append(f"  chosen: candidate #{e.chosen.index} {e.chosen.type_desc} in {e.chosen.target}")
+        elif e.kind == 6:  # TYPE_ID_LOCAL needs no target
             lines.append("  no candidate needed (local type id)")
         else:
             lines.append("  no matching candidate")
-    if e.result is not None and e.error is None and not e.result.poison:
-        r = e.result
-        lines.append(f"  value: {_value(r.orig_val)} -> {_value(r.new_val)}")
+        if not e.poisoned and not e.result.poison:
+            lines.append(f"  value: {_value(e.result.orig_val)} -> {_value(e.result.new_val)}")
     for p in e.patch:
         lines.append(f"  {p}")
     if e.poisoned:
