@@ -18,7 +18,7 @@ import pytest
 
 from pybpf.core import TargetBTF
 
-from .harness import load_target, run_libbpf, run_pybpf
+from .harness import run_libbpf, run_pybpf
 from .objfile import read_object
 from .splitbtf import make_split
 from .test_libbpf_differential import assert_same_as_libbpf

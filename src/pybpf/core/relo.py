@@ -27,7 +27,7 @@ from __future__ import annotations
 import errno as _errno
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pybpf.btf import BTF, Kind
 from pybpf.btf import model as m
@@ -38,9 +38,7 @@ from pybpf.core.insn import (
     MODE_MASK, SIZE_BYTES, SIZE_MASK, SRC_K, SRC_MASK, RawInsn, insn_class, read_insn, write_insn,
 )
 from pybpf.core.kinds import ENUMVAL_KINDS, FIELD_KINDS, TYPE_KINDS, RelocationKind as K, kind_name
-
-if TYPE_CHECKING:
-    from pybpf.errors import BTFError  # noqa: F401
+from pybpf.errors import BTFError
 
 __all__ = [
     "MAX_SPEC_LEN",
@@ -196,8 +194,6 @@ def _parse_access_string(text: str) -> list[int]:
 
 
 def _resolve_size(btf: BTF, type_id: int, what: str) -> int:
-    from pybpf.errors import BTFError
-
     try:
         return btf.resolve_size(type_id)
     except BTFError as exc:
@@ -774,10 +770,9 @@ def calc_relo(prog_name: str, relo: Any, relo_idx: int, local_spec: AccessSpec,
 
 
 def _missing_reason(local_spec: AccessSpec, outcomes: list[CandidateOutcome]) -> str:
-    kind = local_spec.kind
-    what = {"field": "field", "enumval": "enumerator"}["enumval" if kind in ENUMVAL_KINDS else "field"]
+    what = "enumerator" if local_spec.kind in ENUMVAL_KINDS else "field"
     if not outcomes:
-        return f"no target type named like the local one, so the {what} cannot be located"
+        return f"the target has no type named like the local one, so the {what} cannot be located"
     return f"no candidate has the {what}: " + "; ".join(
         f"#{c.index} {c.reason}" for c in outcomes if not c.matched)
 
