@@ -1,9 +1,8 @@
-"""Test-only reader for what the CO-RE tests need from a clang-built BPF object.
+"""Test-only: what the CO-RE tests need from a clang-built BPF object, until the loader exists.
 
-pybpf.elf and the .BTF.ext parser of pybpf.btf are written in parallel; until the object loader
-exists, the CO-RE tests read the few things they need here: section bytes, the programs
-(STT_FUNC symbols of executable sections, like libbpf's program discovery) and the
-``core_relo`` records of ``.BTF.ext`` in file order. Nothing in src/ uses this module.
+Sections and programs (STT_FUNC symbols of executable sections, like libbpf's program
+discovery) come from pybpf.elf. The ``core_relo`` records of ``.BTF.ext`` are read here in file
+order until pybpf.btf's .BTF.ext parser lands; nothing in src/ uses this module.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from dataclasses import dataclass, field
 
 from pybpf.core import CORERelo
 
-SHT_SYMTAB = 2
 SHF_EXECINSTR = 0x4
 STT_FUNC = 2
 
@@ -56,48 +54,27 @@ class ObjectFile:
 
 
 def read_object(path: str) -> ObjectFile:
+    """Sections and programs of a BPF object, through pybpf.elf."""
+    from pybpf.elf import ELFFile
+
     with open(path, "rb") as f:
-        data = f.read()
-    assert data[:4] == b"\x7fELF" and data[4] == 2, "ELF64 expected"
-    e = "<" if data[5] == 1 else ">"
-    shoff, = struct.unpack_from(e + "Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 0x3A)
-    raw = []
-    for i in range(shnum):
-        name, typ, flags, _addr, off, size, link, info, _align, entsize = struct.unpack_from(
-            e + "IIQQQQIIQQ", data, shoff + i * shentsize)
-        raw.append((name, typ, flags, off, size, link, entsize))
-    strtab_off = raw[shstrndx][3]
-
-    def cstr(base: int, off: int) -> str:
-        end = data.index(b"\0", base + off)
-        return data[base + off:end].decode()
-
-    secs_by_index = {}
-    sections = {}
-    for i, (name, typ, flags, off, size, link, entsize) in enumerate(raw):
-        sec = Section(i, cstr(strtab_off, name), typ, flags, data[off:off + size] if typ != 8 else b"",
-                      off)
-        secs_by_index[i] = sec
-        sections.setdefault(sec.name, sec)
+        elf = ELFFile(f.read())
+    sections: dict[str, Section] = {}
+    by_index: dict[int, Section] = {}
+    for sec in elf.sections:
+        item = Section(sec.index, sec.name, sec.type, sec.flags,
+                       bytes(sec.data) if sec.has_file_data else b"", sec.offset)
+        by_index[sec.index] = item
+        sections.setdefault(sec.name, item)
     programs: list[Program] = []
-    for i, (name, typ, flags, off, size, link, entsize) in enumerate(raw):
-        if typ != SHT_SYMTAB:
+    for sym in elf.symtab or ():
+        sec = by_index.get(sym.section_index) if sym.section_index is not None else None
+        if sym.type != STT_FUNC or sec is None or not sec.flags & SHF_EXECINSTR:
             continue
-        str_off = raw[link][3]
-        for s in range(size // entsize):
-            st_name, st_info, _other, st_shndx, st_value, st_size = struct.unpack_from(
-                e + "IBBHQQ", data, off + s * entsize)
-            if st_info & 0xF != STT_FUNC or st_shndx not in secs_by_index:
-                continue
-            sec = secs_by_index[st_shndx]
-            if not sec.flags & SHF_EXECINSTR:
-                continue
-            programs.append(Program(cstr(str_off, st_name), sec.name, st_shndx, st_value // 8,
-                                    st_size // 8,
-                                    bytearray(sec.data[st_value:st_value + st_size])))
+        programs.append(Program(sym.name, sec.name, sec.index, sym.value // 8, sym.size // 8,
+                                bytearray(sec.data[sym.value:sym.value + sym.size])))
     programs.sort(key=lambda p: (p.sec_index, p.first_insn))
-    return ObjectFile(sections, programs, e)
+    return ObjectFile(sections, programs, elf.endian)
 
 
 def core_relos(obj: ObjectFile) -> list[tuple[str, list[CORERelo]]]:
