@@ -72,6 +72,10 @@ def core_log(log: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(lvl, text) for lvl, text in log if _CORE_LINE.match(text) and not _NOT_ENGINE.match(text)]
 
 
+def _explanations_so_far(exc: CORERelocationError) -> list[Explanation]:
+    return list(getattr(exc, "explanations", [exc.explanation]))  # type: ignore[attr-defined]
+
+
 def load_target(path: str) -> BTF:
     """A target BTF file: raw BTF, or an ELF object whose .BTF section is used (as libbpf does)."""
     with open(path, "rb") as f:
@@ -83,29 +87,20 @@ def load_target(path: str) -> BTF:
 
 def run_pybpf(obj_path: str, targets: list[TargetBTF] | BTF, *, modules=None, stop_on_error: bool = True
               ) -> PybpfRun:
-    """Relocate every program of ``obj_path`` like libbpf's bpf_object__relocate_core."""
+    """Relocate every program of ``obj_path`` like libbpf's bpf_object__relocate_core, through
+    :meth:`Relocator.relocate_sections` (``stop_on_error=False``: explain mode, nothing stops)."""
     obj = read_object(obj_path)
     local = BTF.parse(obj.btf)
     reloc = Relocator(local, targets, modules=modules)
     out = PybpfRun(obj, [], {})
-    for sec_name, recs in core_relos(obj):
-        for idx, rec in enumerate(recs):
-            prog = obj.program_at(sec_name, rec.insn_off // 8)
-            assert prog is not None, f"relocation in {sec_name} at {rec.insn_off} outside any program"
-            insn_idx = rec.insn_off // 8 - prog.first_insn
-            try:
-                expl = reloc.relocate(prog.insns, rec, prog_name=prog.name, relo_idx=idx,
-                                      insn_idx=insn_idx)
-            except CORERelocationError as exc:
-                expl = exc.explanation  # type: ignore[attr-defined]
-                out.explanations.append(expl)
-                out.log.extend(expl.log)
-                out.error = exc
-                if stop_on_error:
-                    out.insns = {p.name: bytes(p.insns) for p in obj.programs}
-                    return out
-                continue
-            out.explanations.append(expl)
-            out.log.extend(expl.log)
+    try:
+        out.explanations = reloc.relocate_sections(core_relos(obj), obj.program_at, explain=not stop_on_error)
+    except CORERelocationError as exc:
+        out.error = exc
+        out.explanations = _explanations_so_far(exc)
+    for expl in out.explanations:
+        out.log.extend(expl.log)
+        if expl.error is not None and out.error is None:
+            out.error = CORERelocationError(expl.error)
     out.insns = {p.name: bytes(p.insns) for p in obj.programs}
     return out

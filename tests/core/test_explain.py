@@ -126,3 +126,19 @@ def test_explain_without_instructions(compile_bpf, core_target):
     explanations = [reloc.explain(rec, relo_idx=i) for _s, recs in core_relos(obj) for i, rec in enumerate(recs)]
     assert any(e.poisoned for e in explanations)
     assert all(e.error is None and not e.patch for e in explanations)
+
+
+def test_explain_mode_goes_on_after_a_failure(compile_bpf, core_target):
+    """``pybpf object core`` explains every relocation, even after one that would stop a load,
+    and leaves the object's instructions alone."""
+    path = compile_bpf("core_ambig.bpf.c")
+    target = load_target(core_target("core_ambig_value"))
+    stopped = run_pybpf(path, target)
+    explained = run_pybpf(path, target, stop_on_error=False)
+    assert stopped.error is not None and len(stopped.explanations) < len(explained.explanations)
+    assert [e.error is not None for e in explained.explanations].count(True) == 1
+    failed = next(e for e in explained.explanations if e.error)
+    assert failed.error == str(stopped.error)
+    assert explained.insns == {p.name: bytes(p.insns) for p in read_object(path).programs}
+    text = render_explanations(explained.explanations)
+    assert "1 failed" in text and "ambiguous candidates" in text

@@ -19,7 +19,7 @@ prints, through :func:`~pybpf.core.explain.render_explanations`).
 from __future__ import annotations
 
 import errno as _errno
-from typing import Any, Callable, Iterable, Sequence, Union
+from typing import Any, Callable, Iterable, Protocol, Sequence, Union
 
 from pybpf.btf import BTF
 from pybpf.core.candidates import (
@@ -30,9 +30,19 @@ from pybpf.core.kinds import RelocationKind, kind_name
 from pybpf.core.relo import CoreFailure, _Log, calc_relo_insn, format_spec, parse_spec, patch_insn
 from pybpf.errors import BPFError, BTFError, CORERelocationError
 
-__all__ = ["Relocator"]
+__all__ = ["Relocator", "ProgramSlice"]
 
 Target = Union[BTF, TargetBTF]
+
+
+class ProgramSlice(Protocol):
+    """What :meth:`Relocator.relocate_sections` needs to know about a program."""
+
+    name: str
+    #: The program's instructions (raw, object byte order), patched in place.
+    insns: bytearray
+    #: Index of the program's first instruction within its ELF section.
+    first_insn: int
 
 
 class Relocator:
@@ -95,6 +105,45 @@ class Relocator:
         and poisoning show too; the caller's bytes are left alone."""
         buf = bytearray(insns) if insns is not None else None
         return self._run(buf, relo, prog_name, relo_idx, insn_idx)
+
+    def relocate_sections(self, sections: Iterable[tuple[str, Sequence[Any]]],
+                          find_program: Callable[[str, int], ProgramSlice | None], *,
+                          explain: bool = False) -> list[Explanation]:
+        """Apply every ``core_relo`` record of an object, in libbpf's order.
+
+        ``sections``: the ``.BTF.ext`` core_relo info, ``[(section name, [records])]`` in file
+        order. ``find_program(section name, instruction index in the section)`` returns the
+        program holding that instruction (anything with ``name``, ``insns`` -- a mutable
+        buffer patched in place -- and ``first_insn``, its first instruction's index in the
+        section), or None to skip the record (no such program, e.g. an eliminated weak
+        subprogram, or a program that is not loaded), as libbpf does.
+
+        Stops at the first failure with :class:`pybpf.errors.CORERelocationError` (its
+        ``explanations`` attribute lists those made so far, the failed one last); with
+        ``explain=True`` patches nothing (copies are tried) and never raises. Returns the
+        explanations, in order.
+        """
+        out: list[Explanation] = []
+        for sec_name, records in sections:
+            for relo_idx, relo in enumerate(records):
+                prog = find_program(sec_name, relo.insn_off // 8)
+                if prog is None and relo.insn_off % 8 == 0:
+                    continue
+                name = prog.name if prog is not None else ""
+                insn_idx = relo.insn_off // 8 - (prog.first_insn if prog is not None else 0)
+                insns = prog.insns if prog is not None else bytearray()
+                if explain:
+                    out.append(self.explain(relo, prog_name=name, relo_idx=relo_idx, insn_idx=insn_idx,
+                                            insns=insns))
+                    continue
+                try:
+                    out.append(self.relocate(insns, relo, prog_name=name, relo_idx=relo_idx,
+                                             insn_idx=insn_idx))
+                except CORERelocationError as exc:
+                    out.append(exc.explanation)  # type: ignore[attr-defined]
+                    exc.explanations = out  # type: ignore[attr-defined]
+                    raise
+        return out
 
     # ------------------------------------------------------------------ internals
     def _candidates(self, local_id: int, expl: Explanation, log: _Log) -> list[Candidate]:
