@@ -11,6 +11,7 @@ name index, so a relocation against vmlinux does not scan its 100 000+ types.
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable, Iterable, NamedTuple, Sequence, Union
 
 from pybpf.btf import BTF, Kind
@@ -76,29 +77,38 @@ def describe_type(btf: BTF, type_id: int) -> str:
     return f"[{type_id}] {kind_str(btf.kind_of(type_id))} {btf.name_of(type_id) or '<anon>'}"
 
 
+# BTF -> {essential name: ids of its flavored names}; kept as long as the BTF lives, so that
+# loading several objects against the same kernel BTF builds it once.
+_FLAVORED: weakref.WeakKeyDictionary[BTF, dict[str, list[int]]] = weakref.WeakKeyDictionary()
+
+
+def _flavored_names(btf: BTF) -> dict[str, list[int]]:
+    flavored = _FLAVORED.get(btf)
+    if flavored is None:
+        flavored = {}
+        for name, ids in btf.name_index.items():
+            if "___" in name:
+                ess = essential_name(name)
+                if ess != name:
+                    flavored.setdefault(ess, []).extend(ids)
+        _FLAVORED[btf] = flavored
+    return flavored
+
+
 class CandidateIndex:
     """Essential-name lookup over the types a target BTF adds (not its base).
 
     Names without a flavor come straight from the BTF's name index; flavored names are
-    grouped by essential name once, the first time the target is searched.
+    grouped by essential name once per BTF, the first time it is searched.
     """
 
-    __slots__ = ("target", "_flavored")
+    __slots__ = ("target",)
 
     def __init__(self, target: TargetBTF) -> None:
         self.target = target
-        self._flavored: dict[str, list[int]] | None = None
 
     def _flavored_index(self) -> dict[str, list[int]]:
-        if self._flavored is None:
-            flavored: dict[str, list[int]] = {}
-            for name, ids in self.target.btf.name_index.items():
-                if "___" in name:
-                    ess = essential_name(name)
-                    if ess != name:
-                        flavored.setdefault(ess, []).extend(ids)
-            self._flavored = flavored
-        return self._flavored
+        return _flavored_names(self.target.btf)
 
     def lookup(self, ess: str, kind: Kind) -> list[int]:
         """Ids (ascending, like libbpf's linear scan) of types with essential name ``ess`` and a
