@@ -142,3 +142,13 @@ def test_explain_mode_goes_on_after_a_failure(compile_bpf, core_target):
     assert explained.insns == {p.name: bytes(p.insns) for p in read_object(path).programs}
     text = render_explanations(explained.explanations)
     assert "1 failed" in text and "ambiguous candidates" in text
+
+
+def test_json_view(compile_bpf, core_target):
+    pb = run_pybpf(compile_bpf("core_ambig.bpf.c"), load_target(core_target("core_ambig_prune")))
+    data = json.loads(json.dumps([e.to_dict() for e in pb.explanations]))
+    assert [d["relo"] for d in data] == [e.relo_idx for e in pb.explanations]
+    for d, e in zip(data, pb.explanations):
+        assert d["local_spec"] == e.local_spec and d["poisoned"] == e.poisoned
+        assert [c["matched"] for c in d["candidates"]] == [c.matched for c in e.candidates]
+        assert (d["new_val"] is None) == e.poisoned

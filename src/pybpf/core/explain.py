@@ -84,6 +84,33 @@ class Explanation:
     def render(self) -> str:
         return render_explanation(self)
 
+    def to_dict(self) -> dict:
+        """A JSON-ready view (for ``pybpf object core -j``)."""
+        res = self.result
+        return {
+            "prog": self.prog_name,
+            "relo": self.relo_idx,
+            "insn": self.insn_idx,
+            "kind": self.kind_name,
+            "type_id": self.type_id,
+            "local_type": self.local_type,
+            "access": self.access_str,
+            "local_spec": self.local_spec,
+            "candidates": [
+                {"index": c.index, "target": c.target, "type_id": c.type_id, "type": c.type_desc,
+                 "matched": c.matched, "spec": c.spec, "reason": c.reason, "value": c.new_val,
+                 "poison": c.poison}
+                for c in self.candidates
+            ],
+            "chosen": self.chosen.index if self.chosen is not None else None,
+            "orig_val": res.orig_val if res is not None else None,
+            "new_val": res.new_val if res is not None and not self.poisoned else None,
+            "patch": list(self.patch),
+            "poisoned": self.poisoned,
+            "poison_reason": self.poison_reason,
+            "error": self.error,
+        }
+
 
 def _value(v: int | None) -> str:
     if v is None:

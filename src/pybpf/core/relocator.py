@@ -120,10 +120,12 @@ class Relocator:
 
         Stops at the first failure with :class:`pybpf.errors.CORERelocationError` (its
         ``explanations`` attribute lists those made so far, the failed one last); with
-        ``explain=True`` patches nothing (copies are tried) and never raises. Returns the
+        ``explain=True`` leaves the programs alone (each is patched on a copy, so every
+        relocation sees its predecessors' work as in a load) and never raises. Returns the
         explanations, in order.
         """
         out: list[Explanation] = []
+        copies: dict[int, bytearray] = {}  # explain mode: each program patched on one copy
         for sec_name, records in sections:
             for relo_idx, relo in enumerate(records):
                 prog = find_program(sec_name, relo.insn_off // 8)
@@ -133,8 +135,10 @@ class Relocator:
                 insn_idx = relo.insn_off // 8 - (prog.first_insn if prog is not None else 0)
                 insns = prog.insns if prog is not None else bytearray()
                 if explain:
-                    out.append(self.explain(relo, prog_name=name, relo_idx=relo_idx, insn_idx=insn_idx,
-                                            insns=insns))
+                    copy = copies.get(id(insns))
+                    if copy is None:
+                        copy = copies[id(insns)] = bytearray(insns)
+                    out.append(self._run(copy, relo, name, relo_idx, insn_idx))
                     continue
                 try:
                     out.append(self.relocate(insns, relo, prog_name=name, relo_idx=relo_idx,
