@@ -14,6 +14,14 @@ import os
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests must not fail because a loaded 2-core machine was slow (no deadlines), and CI
+# runs must be reproducible (derandomized: the same examples every run; locally, random).
+settings.register_profile("pybpf", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("pybpf-ci", parent=settings.get_profile("pybpf"), derandomize=True,
+                          database=None, print_blob=True)
+settings.load_profile("pybpf-ci" if os.environ.get("CI") else "pybpf")
 
 REQUIRE_KERNEL = os.environ.get("PYBPF_REQUIRE_KERNEL") == "1"
 
