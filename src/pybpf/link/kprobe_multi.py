@@ -14,7 +14,7 @@ import os
 from typing import Any, Sequence
 
 from pybpf.elf.uprobes import glob_match
-from pybpf.errors import BPFError, InvalidArgumentError, NotFoundError
+from pybpf.errors import BPFError, InvalidArgumentError, NotFoundError, error_from_errno
 from pybpf.link.base import Link, fd_of
 from pybpf.sys import uapi
 from pybpf.sys.commands import link_create
@@ -40,12 +40,17 @@ def resolve_kprobe_pattern(pattern: str, *, filter_addrs_path: str | None = None
     if path is None and filter_funcs is None and symbols is None:
         try:
             candidate = tracefs_path("available_filter_functions_addrs")
-            path = candidate if os.path.exists(candidate) else None
+            path = candidate if os.access(candidate, os.R_OK) and _readable(candidate) else None
         except BPFError:
             path = None
     if path is not None:
         addrs: list[int] = []
-        with open(path) as f:
+        try:
+            f = open(path)
+        except OSError as exc:
+            raise error_from_errno(exc.errno or 5, f"kprobe.multi '{pattern}': cannot list the "
+                                   f"attachable kernel functions ({path})", op="open") from None
+        with f:
             for line in f:
                 parts = line.split()
                 if len(parts) < 2 or parts[1].startswith("__ftrace_invalid_address__"):
@@ -56,7 +61,14 @@ def resolve_kprobe_pattern(pattern: str, *, filter_addrs_path: str | None = None
             raise NotFoundError(f"kprobe.multi: no attachable kernel function matches '{pattern}' "
                                 f"({path} lists the functions fprobe can attach to)", errno=2)
         return [], addrs
-    funcs = set(filter_funcs if filter_funcs is not None else available_filter_functions())
+    if filter_funcs is None:
+        try:
+            filter_funcs = available_filter_functions()
+        except BPFError as exc:
+            raise error_from_errno(exc.errno or 5, f"kprobe.multi '{pattern}': cannot list the "
+                                   "attachable kernel functions (available_filter_functions)",
+                                   op="open") from None
+    funcs = set(filter_funcs)
     names: list[str] = []
     seen: set[str] = set()
     for _addr, letter, name, _mod in (symbols if symbols is not None else kallsyms()):
@@ -69,6 +81,14 @@ def resolve_kprobe_pattern(pattern: str, *, filter_addrs_path: str | None = None
         raise NotFoundError(f"kprobe.multi: no attachable kernel function matches '{pattern}' "
                             "(only functions in available_filter_functions can be probed)", errno=2)
     return names, []
+
+
+def _readable(path: str) -> bool:
+    try:
+        with open(path):
+            return True
+    except OSError:
+        return False
 
 
 def kprobe_multi_attr_fill(names: Sequence[str], addresses: Sequence[int], cookies: Sequence[int],
