@@ -138,7 +138,10 @@ def do_show(ctx: Context, args: list[str]) -> int:
     effective = _parse_effective(args[1:])
     progs = cgroup_programs(args[0], effective)
     if ctx.json:
-        ctx.emit_json(progs)
+        if progs:
+            ctx.emit_json(progs)
+        else:
+            ctx.out.write("\n")   # bpftool prints an empty line, not [], for a cgroup without programs
         return 0
     if progs:
         ctx.out.write((HEADER_EFFECTIVE if effective else HEADER) + "".join(_row(e) for e in progs))
