@@ -171,7 +171,7 @@ def do_tree(ctx: Context, args: list[str]) -> int:
         root, args = args[0], args[1:]
     effective = _parse_effective(args)
     root = root or _cgroup2_root()
-    listed = []
+    listed: list[dict[str, Any]] = []
     for path in _walk(root.rstrip("/") or "/"):
         try:
             progs = cgroup_programs(path, effective)

@@ -67,7 +67,7 @@ class IterLink(Link):
         import os
 
         with self.open() as fd:
-            parts = []
+            parts: list[bytes] = []
             while True:
                 data = os.read(fd.fileno(), chunk)
                 if not data:

@@ -81,7 +81,7 @@ def attach_tcx(program: Any, device: int | str, direction: str | None = None, *,
 
 def _iproute() -> Any:
     try:
-        from pyroute2 import IPRoute
+        from pyroute2 import IPRoute  # type: ignore[import-untyped]
     except ImportError:
         raise NotSupportedError("legacy tc attach needs pyroute2: pip install 'pybpf[net]' "
                                 "(or use attach_tcx on Linux 6.6+)") from None
