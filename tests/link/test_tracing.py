@@ -174,3 +174,29 @@ def test_pin_and_reopen(load_fixture, bpffs_dir):
     again.close()
     with pytest.raises(NotFoundError):
         Link.from_id(link_id)
+
+
+def test_dropped_link_detaches_on_gc(load_fixture):
+    import gc
+
+    obj = load_fixture(SRC, only=("raw_tp/sys_enter",))
+    obj.set("target_pid", os.getpid())
+    link = attach_raw_tracepoint(obj.progs["raw_tp/sys_enter"], "sys_enter")
+    _syscall_getpid(2)
+    assert obj.get("raw_tp_hits") >= 2
+    del link
+    gc.collect()
+    before = obj.get("raw_tp_hits")
+    _syscall_getpid(3)
+    assert obj.get("raw_tp_hits") == before
+
+
+def test_closed_link_refuses_use(load_fixture):
+    from pybpf.errors import ClosedError
+
+    obj = load_fixture(SRC, only=("raw_tp/sys_enter",))
+    link = attach_raw_tracepoint(obj.progs["raw_tp/sys_enter"], "sys_enter")
+    link.detach()
+    link.detach()            # twice is harmless
+    with pytest.raises(ClosedError, match="raw_tracepoint link sys_enter .* is detached"):
+        link.info()
