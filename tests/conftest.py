@@ -176,3 +176,23 @@ def compile_bpf(tmp_path_factory):
         return str(obj)
 
     return build
+
+
+VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
+
+
+@pytest.fixture(scope="session")
+def vmlinux_h(tmp_path_factory):
+    """Include directory holding a ``vmlinux.h`` that pybpf itself generated from the running
+    kernel's BTF (/sys/kernel/btf/vmlinux): ``compile_bpf("x.bpf.c", include_dirs=(vmlinux_h,))``."""
+    if not os.path.exists(VMLINUX_BTF):
+        skip_or_fail(f"kernel has no BTF ({VMLINUX_BTF} missing)")
+    from pybpf.btf import BTF
+    from pybpf.btf.dump_c import dump_c
+
+    with open(VMLINUX_BTF, "rb") as f:
+        text = dump_c(BTF.parse(f.read()))
+    out_dir = tmp_path_factory.mktemp("vmlinux_h")
+    with open(out_dir / "vmlinux.h", "w", encoding="utf-8", errors="surrogateescape") as f:
+        f.write(text)
+    return str(out_dir)
