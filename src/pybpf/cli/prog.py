@@ -38,7 +38,9 @@ def _fd_kind(fd: int) -> str:
     except OSError:
         return "unknown"
     return {"anon_inode:bpf-prog": "prog", "anon_inode:bpf-map": "map",
-            "anon_inode:bpf_link": "link", "anon_inode:btf": "btf"}.get(target, target)
+            # a link fd is "bpf_link" when created, "bpf-link" when opened from a pin or id
+            "anon_inode:bpf_link": "link", "anon_inode:bpf-link": "link",
+            "anon_inode:btf": "btf"}.get(target, target)
 
 
 def _all_progs() -> Iterator[tuple[FD, ProgramInfo]]:
