@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
-DEB_PACKAGES=(clang-19 llvm-19 bpftool libbpf-dev libbpf1 libbpf-tools iproute2 gcc make
+DEB_PACKAGES=(clang-19 llvm-19 bpftool libbpf-dev libbpf1 libbpf-tools iproute2 gcc make time
               systemtap-sdt-dev)
 
 missing=()
