@@ -16,13 +16,32 @@ import json
 import re
 from typing import Any
 
-__all__ = ["Raw", "dumps"]
+__all__ = ["Raw", "Object", "dumps"]
 
 
 class Raw(str):
     """Text emitted verbatim where a JSON value goes (bpftool's ``jsonw_printf``)."""
 
     __slots__ = ()
+
+
+class Object(list):
+    """A JSON object as an ordered list of ``(key, value)`` pairs (keys may repeat, as in
+    bpftool's output for several anonymous members)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict:
+        """A ``dict`` (later duplicate keys win), nested Objects converted too."""
+        return {k: _plainify(v) for k, v in self}
+
+
+def _plainify(v: Any) -> Any:
+    if isinstance(v, Object):
+        return v.to_dict()
+    if isinstance(v, list):
+        return [_plainify(x) for x in v]
+    return v
 
 
 _ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\f": "\\f", "\b": "\\b", "\\": "\\\\", '"': '\\"'}
@@ -75,7 +94,13 @@ class _Writer:
         self.out.append(_quote(key) + (": " if self.pretty else ":"))
 
     def value(self, v: Any) -> None:
-        if isinstance(v, dict):
+        if isinstance(v, Object):
+            self.begin("{")
+            for k, x in v:
+                self.name(k)
+                self.value(x)
+            self.end("}")
+        elif isinstance(v, dict):
             self.begin("{")
             for k, x in v.items():
                 self.name(k)
@@ -110,7 +135,7 @@ def _plain(v: Any) -> bool:
         return all(_plain(k) and _plain(x) for k, x in v.items())
     if isinstance(v, list):
         return all(_plain(x) for x in v)
-    if isinstance(v, Raw) or isinstance(v, (tuple, float)):
+    if isinstance(v, (Raw, Object, tuple, float)):
         return False
     if isinstance(v, str):
         return not _UNSAFE_FOR_JSON_MODULE.search(v)

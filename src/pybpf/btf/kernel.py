@@ -18,6 +18,7 @@ Only reads files under /sys/kernel/btf; no syscalls beyond open/mmap/read.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import threading
@@ -49,7 +50,7 @@ def _read(path: str) -> Any:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise NotFoundError(f"BTF file {path} does not exist") from None
+        raise NotFoundError(f"BTF file {path} does not exist", errno=errno.ENOENT) from None
     except OSError as exc:
         raise BTFError(f"cannot open BTF file {path}: {exc.strerror}", errno=exc.errno) from None
     try:
