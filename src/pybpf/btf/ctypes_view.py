@@ -29,6 +29,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import BTFError
+from pybpf.btf.spec import MAX_NESTING
 from pybpf.btf import model as m
 from pybpf.btf.model import Kind
 
@@ -99,7 +100,7 @@ class CTypeBuilder:
         got = self.cache.get(type_id)
         if got is not None:
             return got
-        if type_id in self._active or len(self._active) > 512:
+        if type_id in self._active or len(self._active) > MAX_NESTING:
             raise BTFError(f"BTF type id {type_id} contains itself: no ctypes layout")
         self._active.add(type_id)
         try:

@@ -41,6 +41,9 @@ BTF_MAGIC = 0xEB9F
 HEADER_SIZE = 24
 MAX_TYPE_ID = 0x000FFFFF
 MAX_VLEN = 0xFFFF
+#: Deepest struct/union/array nesting any recursive walk follows before giving up with BTFError
+#: (far beyond real C types, well inside Python's recursion limit).
+MAX_NESTING = 150
 NATIVE_ENDIAN = "<" if sys.byteorder == "little" else ">"
 
 #: What :meth:`BTF.parse` accepts: ``bytes``, ``bytearray``, ``memoryview`` or an ``mmap``.
@@ -721,7 +724,7 @@ class BTF:
                 continue
             if kind in (Kind.STRUCT, Kind.UNION):
                 assert isinstance(t, m.Composite)
-                if type_id in active or len(active) > 1000:
+                if type_id in active or len(active) > MAX_NESTING:
                     raise BTFError(f"BTF type id {type_id}: struct contains itself")
                 active.add(type_id)
                 max_align = 1
@@ -751,7 +754,7 @@ class BTF:
         t = self[cid]
         if not isinstance(t, m.Composite):
             raise BTFError(f"BTF type id {type_id} ({t.kind.name}) is not a struct or union")
-        if cid in active or len(active) > 1000:
+        if cid in active or len(active) > MAX_NESTING:
             raise BTFError(f"BTF type id {cid}: anonymous member loop")
         for mem in t.members:
             if mem.name == name:

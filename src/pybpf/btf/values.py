@@ -27,6 +27,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import BTFError
+from pybpf.btf.spec import MAX_NESTING
 from pybpf.btf import model as m
 from pybpf.btf.model import IntEncoding, Kind
 from pybpf.btf.jsonw import Object, Raw
@@ -91,7 +92,7 @@ class _Formatter:
             return self.int_(t, bit_offset, data, at)  # type: ignore[arg-type]
         if k in (Kind.STRUCT, Kind.UNION, Kind.ARRAY, Kind.DATASEC, Kind.VAR):
             self.depth += 1
-            if self.depth > 512:
+            if self.depth > MAX_NESTING:
                 raise BTFError(f"BTF type id {type_id}: type nests too deeply to format")
             try:
                 if k == Kind.ARRAY:
@@ -294,7 +295,7 @@ class _Decoder:
         self.btf = btf
 
     def value(self, type_id: int, data: bytes, at: int, depth: int) -> Any:
-        if depth > 256:
+        if depth > MAX_NESTING:
             raise BTFError(f"BTF type id {type_id}: type nests too deeply to decode")
         btf = self.btf
         tid = btf.resolve_type(type_id)
@@ -377,7 +378,7 @@ class _Encoder:
         self.btf = btf
 
     def put(self, type_id: int, value: Any, buf: bytearray, at: int, depth: int) -> None:
-        if depth > 256:
+        if depth > MAX_NESTING:
             raise BTFError(f"BTF type id {type_id}: type nests too deeply to encode")
         btf = self.btf
         tid = btf.resolve_type(type_id)
