@@ -78,6 +78,22 @@ def validate(insns: Iterable[Instruction], *, base: int = 0) -> None:
         pos += 16 if insn.opcode == _LD_IMM64 else 8
 
 
+def _fast_rules() -> list[tuple[int, int, frozenset[int] | None, frozenset[int] | None,
+                               object] | None]:
+    """RULES as a 256-entry list of (max dst, max src, off set, imm set, extra) for the hot
+    loop: every dst/src set in RULES is a range 0..N, so one comparison checks it."""
+    table: list = [None] * 256
+    for code, rule in _RULES.items():
+        for name, allowed in (("dst", rule.dst), ("src", rule.src)):
+            assert allowed is not None and allowed == frozenset(range(max(allowed) + 1)), name
+        table[code] = (max(rule.dst), max(rule.src), rule.off, rule.imm,  # type: ignore[arg-type]
+                       rule.extra)
+    return table
+
+
+_FAST = _fast_rules()
+
+
 def decode(data: bytes | bytearray | memoryview, byteorder: ByteOrder = "little", *,
            strict: bool = True, base: int = 0) -> list[Instruction]:
     """Decode ``data`` into instructions.
@@ -93,45 +109,40 @@ def decode(data: bytes | bytearray | memoryview, byteorder: ByteOrder = "little"
         raise InstructionError(f"code length {n} is not a multiple of 8 bytes",
                                offset=base + n - n % 8)
     s = _struct(byteorder)
+    # Register nibbles: dst is the low nibble on little-endian, the high one on big-endian.
+    dshift, sshift = (0, 4) if byteorder == "little" else (4, 0)
     out: list[Instruction] = []
     append = out.append
     it = s.iter_unpack(data)
-    little = byteorder == "little"
-    pos = base
-    rules = _RULES
+    fast = _FAST
     Insn = Instruction
+    pos = base
     for code, regs, off, imm in it:
-        if little:
-            dst = regs & 0x0F
-            src = regs >> 4
-        else:
-            dst = regs >> 4
-            src = regs & 0x0F
-        if code == _LD_IMM64:
+        dst = (regs >> dshift) & 15
+        src = (regs >> sshift) & 15
+        if code == 0x18:  # LD_IMM64
             try:
                 code2, regs2, off2, imm2 = next(it)
             except StopIteration:
                 raise InstructionError("truncated LD_IMM64 (second half missing)",
                                        offset=pos) from None
-            if strict and (code2 or regs2 or off2):
-                raise InstructionError("LD_IMM64 second half has non-zero reserved fields",
-                                       offset=pos + 8)
             insn = Insn(code, dst, src, off, (imm2 << 32) | (imm & 0xFFFFFFFF))
             if strict:
-                rule = rules[code]
-                if dst > 10 or src not in rule.src or off:  # type: ignore[operator]
+                if code2 or regs2 or off2:
+                    raise InstructionError("LD_IMM64 second half has non-zero reserved fields",
+                                           offset=pos + 8)
+                if dst > 10 or src > 6 or off:
                     raise InstructionError(check_instruction(insn) or "invalid", offset=pos)
             append(insn)
             pos += 16
             continue
         insn = Insn(code, dst, src, off, imm)
         if strict:
-            rule = rules.get(code)
-            if (rule is None or dst not in rule.dst  # type: ignore[operator]
-                    or (rule.src is not None and src not in rule.src)
-                    or (rule.off is not None and off not in rule.off)
-                    or (rule.imm is not None and imm not in rule.imm)
-                    or (rule.extra is not None and rule.extra(dst, src, off, imm))):
+            r = fast[code]
+            if (r is None or dst > r[0] or src > r[1]
+                    or (r[2] is not None and off not in r[2])
+                    or (r[3] is not None and imm not in r[3])
+                    or (r[4] is not None and r[4](dst, src, off, imm))):
                 raise InstructionError(check_instruction(insn) or "invalid", offset=pos)
         append(insn)
         pos += 8
