@@ -87,13 +87,13 @@ def _zero_run(data: bytes, pos: int, end: int) -> int:
     return n & ~3 if n >= 8 else 0
 
 
-def _sorted_symbols(name: str, size: int, symbols: Iterable[Symbol]) -> list[Symbol]:
+def _sorted_symbols(name: str, symbols: Iterable[Symbol], text: bool) -> list[Symbol]:
     syms = [s for s in symbols if s.name and s.type not in (STT_SECTION, STT_FILE)]
     syms.sort(key=lambda s: (s.value, s.name.encode(), s.type))
     if not any(s.value == 0 for s in syms):
-        dummy = Symbol(name, 0, STT_FUNC)
+        dummy = Symbol(name, 0, STT_FUNC if text else STT_OBJECT)
         keys = [(s.value, s.name.encode(), s.type) for s in syms]
-        syms.insert(bisect.bisect_left(keys, (0, name.encode(), STT_FUNC)), dummy)
+        syms.insert(bisect.bisect_left(keys, (0, name.encode(), dummy.type)), dummy)
     return syms
 
 
@@ -101,17 +101,19 @@ def disassemble_section(name: str, data: bytes, symbols: Iterable[Symbol] = (), 
                         byteorder: str = "little", alu32: bool = False,
                         lines: Mapping[int, LineInfo] | None = None,
                         relocations: Sequence[Relocation] | None = None,
-                        zeroes: bool = False) -> str:
+                        zeroes: bool = False, text_section: bool = True) -> str:
     """llvm-objdump's ``-d`` text for one executable section (empty if the section is).
 
     ``alu32`` is ``--mcpu=v3`` (see :mod:`pybpf.asm.llvm`); ``lines`` maps byte offsets to
     line info and turns on ``-S`` style source lines; ``relocations`` turns on ``-r``;
-    ``zeroes`` is ``-z`` (do not fold runs of zero bytes).
+    ``zeroes`` is ``-z`` (do not fold runs of zero bytes); ``text_section`` False is a
+    section without SHF_EXECINSTR disassembled on request (``-j``), whose data symbols do not
+    turn chunks into data dumps.
     """
     if not data:
         return ""
     little = byteorder == "little"
-    syms = _sorted_symbols(name, len(data), symbols)
+    syms = _sorted_symbols(name, symbols, text_section)
     addrs = [s.value for s in syms]
     out: list[str] = [f"\nDisassembly of section {name}:\n"]
     relocs = sorted(relocations or (), key=lambda r: r.offset)
@@ -130,11 +132,12 @@ def disassemble_section(name: str, data: bytes, symbols: Iterable[Symbol] = (), 
             j += 1
         here = syms[i:j]
         display = here[-1]
-        data_only = True
-        for s in here:
-            if s.type not in (STT_OBJECT, STT_COMMON):
-                data_only = False
-                display = s
+        data_only = text_section
+        if text_section:
+            for s in here:
+                if s.type not in (STT_OBJECT, STT_COMMON):
+                    data_only = False
+                    display = s
         i = j
         end = size_total if j >= n else min(size_total, syms[j].value)
         if start >= end:
