@@ -20,6 +20,7 @@ disassemblers use, none of which affects the encoding or equality:
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,6 +224,12 @@ class Instruction:
         return self
 
     sym = with_symbol
+
+    def __bytes__(self) -> bytes:
+        """The encoding in the host's byte order (what ``BPF_PROG_LOAD`` takes)."""
+        from pybpf.asm.codec import encode
+
+        return encode([self], sys.byteorder)  # type: ignore[arg-type]
 
     def __str__(self) -> str:
         from pybpf.asm.llvm import format_instruction

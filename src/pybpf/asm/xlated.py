@@ -485,7 +485,16 @@ class XlatedDump:
 
     # --- visual ------------------------------------------------------------------------
     def dot(self) -> str:
-        """``bpftool prog dump xlated PROG visual``: the control-flow graph in DOT."""
+        """``bpftool prog dump xlated PROG visual``: the control-flow graph in DOT.
+
+        As in bpftool, the graph names bpf-to-bpf calls by offset only (no JITed symbol)."""
+        saved, self.jited_ksyms = self.jited_ksyms, []
+        try:
+            return self._dot()
+        finally:
+            self.jited_ksyms = saved
+
+    def _dot(self) -> str:
         slots = self.slots
         n = len(slots)
         # Functions start at 0 and at every bpf-to-bpf call target (xlated keeps the
