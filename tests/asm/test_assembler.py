@@ -4,12 +4,15 @@ test_llvm_mc.py)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pybpf.asm import (Instruction, InstructionError, assemble, assemble_bytes,
-                       assemble_sections, encode)
+                       assemble_sections, encode, format_instruction)
 from pybpf.asm import opcodes as op
 
 from .oracle import code_sections, mc_object
+from .test_codec import valid_instructions
 
 
 def test_labels_comments_and_number_forms(require_tools, tmp_path):
@@ -132,3 +135,40 @@ def test_helper_names_from_a_table():
     insns = assemble("call lookup\ncall 0x5\nexit", helpers={"lookup": 1}.get)
     assert (insns[0].src, insns[0].imm, insns[0].reference) == (0, 1, None)
     assert insns[1].imm == 5
+
+
+@settings(max_examples=400)
+@given(st.lists(valid_instructions(), min_size=1, max_size=20), st.booleans())
+def test_formatted_text_assembles_back(insns, little):
+    """format -> assemble is the identity for everything llvm's syntax can express (a call's
+    pseudo source, an ld_pseudo's upper half and an indirect packet load's imm cannot be
+    written in it)."""
+    insns = [i for i in insns
+             if not (i.opcode == op.CALL and i.src)
+             and not (i.opcode == op.LD_IMM64 and i.src and i.imm_hi)
+             and not (i.opcode & 0xE7 == op.BPF_LD | op.BPF_IND and i.imm)]
+    text = "\n".join(format_instruction(i, alu32=True) for i in insns)
+    byteorder = "little" if little else "big"
+    assert encode(assemble(text, resolve=False), byteorder) == encode(insns, byteorder)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(
+    ["r1", "w2", "=", "+=", "s/=", "*", "(", ")", "u32", "s8", "+", "-", "0x10", "5", "ll",
+     "goto", "if", "==", "call", "exit", "lock", "skb", "[", "]", ",", ":", "lbl", ";", "#",
+     "atomic_fetch_add", "xchg_64", "be16", "addr_space_cast", "ld_pseudo", "\n", "<unknown>",
+     "99999999999999999999", "r11", "r16"]), max_size=14))
+def test_garbage_raises_instruction_error_only(tokens):
+    try:
+        assemble(" ".join(tokens))
+    except InstructionError:
+        pass
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=60))
+def test_arbitrary_text_raises_instruction_error_only(text):
+    try:
+        assemble(text)
+    except InstructionError:
+        pass
