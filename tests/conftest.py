@@ -18,7 +18,7 @@ import pytest
 REQUIRE_KERNEL = os.environ.get("PYBPF_REQUIRE_KERNEL") == "1"
 
 # /proc/self/fd link targets that belong to kernel objects pybpf creates.
-_LEAK_TARGETS = ("anon_inode:bpf", "anon_inode:[perf_event]", "anon_inode:[eventpoll]",
+_LEAK_TARGETS = ("anon_inode:bpf", "anon_inode:btf", "anon_inode:[perf_event]", "anon_inode:[eventpoll]",
                  "anon_inode:bpf-")
 
 
