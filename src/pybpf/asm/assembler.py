@@ -46,6 +46,9 @@ _SYMBOL_HEADER = re.compile(r"^[0-9a-fA-F]{8,16} <(?P<name>[^<>]+)>:\s*$")
 _ANNOTATION = re.compile(r" <[^<>]*>$")
 _RELOC = re.compile(r"^\s*(?P<off>[0-9a-fA-F]+):\s+(?P<type>R_BPF_\w+)\s+(?P<sym>\S+)?\s*$")
 _SECTION = re.compile(r"^Disassembly of section (?P<name>.+):\s*$")
+_SECTION_DIRECTIVE = re.compile(r"^\s*\.section\s+(?P<name>[^\s,]+)")
+_DIRECTIVE = re.compile(r"^\s*\.\w+")
+_DOT_LABEL = re.compile(r"^\s*\.\w[\w.$]*:")
 _REG = re.compile(r"^([rw])(\d+)$")
 _SIZES = {"u8": op.BPF_B, "u16": op.BPF_H, "u32": op.BPF_W, "u64": op.BPF_DW,
           "s8": op.BPF_B, "s16": op.BPF_H, "s32": op.BPF_W}
@@ -495,8 +498,10 @@ def assemble_sections(text: str, *, helpers: Callable[[str], int | None] | None 
     trailing: dict[str, list[str]] = {}
     offsets: dict[str, list[int]] = {section: []}  # byte offset of each insn, for -r lines
     byte_pos = 0
+    aliases: dict[str, dict[str, str]] = {}  # section -> extra label -> label kept
+    relocated: list[tuple[Instruction, str]] = []  # (-r line's instruction, symbol)
 
-    def place(insn: Instruction, lineno: int) -> None:
+    def place(insn: Instruction) -> None:
         nonlocal byte_pos
         if pending:
             if len(pending) > 1:
@@ -509,26 +514,24 @@ def assemble_sections(text: str, *, helpers: Callable[[str], int | None] | None 
         byte_pos += insn.size
         current.append(insn)
 
-    aliases: dict[str, dict[str, str]] = {}
-    relocated: list[tuple[Instruction, str]] = []
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.rstrip()
         if not line.strip():
             continue
         try:
-            m = _SECTION.match(line.strip()) or re.match(r"^\s*\.section\s+([^\s,]+)", line)
+            m = _SECTION.match(line.strip()) or _SECTION_DIRECTIVE.match(line)
             if m:
                 if pending:
                     trailing.setdefault(section, []).extend(pending)
                     pending.clear()
-                section = m.group(1) if m.re is not _SECTION else m.group("name")
+                section = m.group("name")
                 current = sections.setdefault(section, [])
                 offsets.setdefault(section, [])
                 byte_pos = sum(i.size for i in current)
                 continue
-            if line.strip().endswith("file format elf64-bpf") or re.match(r"^\s*\.\w+", line) \
-                    and not re.match(r"^\s*\.\w[\w.$]*:", line):
-                continue  # listing header or assembler directive (.text, .globl, ...)
+            if line.strip().endswith("file format elf64-bpf") or (
+                    _DIRECTIVE.match(line) and not _DOT_LABEL.match(line)):
+                continue  # listing banner or assembler directive (.text, .globl, ...)
             m = _SYMBOL_HEADER.match(line.strip())
             if m:
                 pending.append(m.group("name"))
@@ -563,7 +566,7 @@ def assemble_sections(text: str, *, helpers: Callable[[str], int | None] | None 
                     pending.append(toks[0][1])
                     toks = toks[2:]
                 if toks:
-                    place(parser.parse(_Cursor(toks)), lineno)
+                    place(parser.parse(_Cursor(toks)))
         except _Syntax as exc:
             raise InstructionError(f"{exc} in {raw.strip()!r}", line=lineno) from None
     if pending:
