@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily below, so that "import pybpf" stays cheap
     from pybpf.maps import BatchResult, Map, MapInfo
+    from pybpf.object import Object, ObjectSpec
     from pybpf.programs import Program, ProgramInfo, TestRunResult, enable_stats
     from pybpf.sys import FD
 
@@ -39,6 +40,7 @@ _LAZY = {
     "BatchResult": "pybpf.maps", "Map": "pybpf.maps", "MapInfo": "pybpf.maps",
     "Program": "pybpf.programs", "ProgramInfo": "pybpf.programs",
     "TestRunResult": "pybpf.programs", "enable_stats": "pybpf.programs", "FD": "pybpf.sys",
+    "ObjectSpec": "pybpf.object.spec", "Object": "pybpf.object.live",
 }
 
 
@@ -75,6 +77,8 @@ __all__ = [
     "FD",
     "Map",
     "MapInfo",
+    "Object",
+    "ObjectSpec",
     "Program",
     "ProgramInfo",
     "TestRunResult",
