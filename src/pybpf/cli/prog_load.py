@@ -146,12 +146,11 @@ def _apply_options(spec: Any, opts: dict[str, Any]) -> None:
 
 def _is_bpffs(path: str) -> bool:
     import ctypes
-    import ctypes.util
 
     class StatFS(ctypes.Structure):
         _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_byte * 120)]
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)   # the C library is already loaded
     buf = StatFS()
     if libc.statfs(os.fsencode(path), ctypes.byref(buf)) != 0:
         return False
@@ -181,7 +180,9 @@ def _run(ctx: Context, opts: dict[str, Any], first_only: bool) -> int:
     try:
         obj = spec.load(kernel_btf=opts["kernel_btf"])
     except BPFError as exc:
-        raise type(exc)(f"failed to load object file: {exc.message}", errno=exc.errno, op=exc.op) from None
+        from pybpf.object.loader import rephrase
+
+        raise rephrase(exc, f"failed to load object file: {exc.message}") from None
     pinned: list[str] = []
     try:
         path = opts["path"]
@@ -239,5 +240,7 @@ def _pin_one(obj: Any, name: str, path: str, autoattach: bool, ctx: Context) -> 
     try:
         prog.pin(path)
     except BPFError as exc:
-        raise type(exc)(f"failed to pin program {obj.spec.programs[name].section_name}: {exc.message}",
-                        errno=exc.errno, op=exc.op) from None
+        from pybpf.object.loader import rephrase
+
+        raise rephrase(exc, f"failed to pin program {obj.spec.programs[name].section_name}: "
+                            f"{exc.message}") from None

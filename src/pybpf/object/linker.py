@@ -16,8 +16,8 @@ For every entry program that will be loaded:
 4. **Data** (:func:`apply_data`, at load time, when map descriptors exist): map references
    become ``BPF_PSEUDO_MAP_FD``, global variables ``BPF_PSEUDO_MAP_VALUE`` + offset, externs
    their kconfig map offset / kernel BTF id / kallsyms address, kfunc calls
-   ``BPF_PSEUDO_KFUNC_CALL``; references to maps that are not created and calls of unresolved
-   weak kfuncs are poisoned the way libbpf poisons them.
+   ``BPF_PSEUDO_KFUNC_CALL`` (BTF id 0 for an unresolved weak kfunc, as libbpf 1.1 does);
+   references to maps that are not created are poisoned the way libbpf poisons them.
 """
 
 from __future__ import annotations
@@ -464,7 +464,10 @@ def apply_data(linked: LinkedProgram, spec: "ObjectSpec", map_fds: list[int | No
                 _INSN.pack_into(buf, pos, code, dst | (_PSEUDO_KFUNC_CALL << 4), v.fd_array_index,
                                 v.kernel_btf_id)
             else:
-                _INSN.pack_into(buf, pos, _CALL, 0, 0, POISON_CALL_KFUNC_BASE + r.extern_index)
+                # An unresolved weak kfunc: libbpf 1.1 (what bpftool 7.1 loads with) leaves a
+                # kfunc call of BTF id 0, which the kernel accepts in dead code; libbpf 1.4+
+                # turns it into ``call 2002000000 + extern index`` instead.
+                _INSN.pack_into(buf, pos, code, dst | (_PSEUDO_KFUNC_CALL << 4), 0, 0)
         elif r.kind == SUBPROG_ADDR:
             if regs >> 4 != _PSEUDO_FUNC:
                 raise ObjectError(f"{where}: prog '{linked.name}': relo #{i}: bad insn (function address "

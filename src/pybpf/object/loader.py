@@ -39,13 +39,23 @@ if TYPE_CHECKING:
     from pybpf.object.programs import ProgramSpec
     from pybpf.object.spec import ObjectSpec
 
-__all__ = ["load_object", "DEFAULT_PIN_ROOT", "sanitize_pin_path"]
+__all__ = ["load_object", "DEFAULT_PIN_ROOT", "sanitize_pin_path", "rephrase"]
 
 DEFAULT_PIN_ROOT = "/sys/fs/bpf"
 _BPF_F_NUMA_NODE = 1 << 2
 _BTF_FEATURES = (("func", "func"), ("func_global", "global_func"), ("datasec", "datasec"),
                  ("float", "float"), ("decl_tag", "decl_tag"), ("type_tag", "type_tag"),
                  ("enum64", "enum64"))
+
+
+def rephrase(exc: BPFError, message: str) -> BPFError:
+    """A copy of ``exc`` (same class, errno, op, verifier log...) with a new message."""
+    cls = type(exc)
+    new = cls.__new__(cls)
+    new.__dict__.update(exc.__dict__)
+    new.message = message
+    new.args = (message,)
+    return new
 
 
 def sanitize_pin_path(path: str) -> str:
@@ -280,14 +290,13 @@ def _create_maps(spec: "ObjectSpec", maps: "list[MapSpec]", btf_fd: Any, pin_roo
             try:
                 obj = _create_one(mp, btf_fd, where)
             except BPFError as exc:
-                raise type(exc)(f"{where}: map '{mp.name}': failed to create: {exc.message}",
-                                errno=exc.errno, op=exc.op) from None
+                raise rephrase(exc, f"{where}: map '{mp.name}': failed to create: {exc.message}") from None
             obj.reused = False  # type: ignore[attr-defined]
             created.maps.append(obj)
             try:
                 _populate(mp, obj, out, maps, where)
             except BPFError as exc:
-                raise type(exc)(f"{where}: map '{mp.name}': {exc.message}", errno=exc.errno, op=exc.op) from None
+                raise rephrase(exc, f"{where}: map '{mp.name}': {exc.message}") from None
             if path is None:
                 break
             parent = os.path.dirname(path)
@@ -391,8 +400,8 @@ def _init_prog_arrays(maps: "list[MapSpec]", map_objs: "list[Map | None]", progs
             try:
                 obj.update(slot.to_bytes(4, "little"), prog.fileno().to_bytes(4, "little"))
             except BPFError as exc:
-                raise type(exc)(f"{where}: map '{mp.name}': failed to initialize slot [{slot}] to prog "
-                                f"'{name}': {exc.message}", errno=exc.errno, op=exc.op) from None
+                raise rephrase(exc, f"{where}: map '{mp.name}': failed to initialize slot [{slot}] to prog "
+                                    f"'{name}': {exc.message}") from None
 
 
 # ------------------------------------------------------------------------------------------ programs
@@ -488,8 +497,7 @@ def _load_programs(spec: "ObjectSpec", progs: "list[ProgramSpec]", linked: "dict
         except VerifierError as exc:
             raise _verifier_error(exc, lp, spec, where) from None
         except BPFError as exc:
-            raise type(exc)(f"{where}: prog '{prog.name}': failed to load: {exc.message}",
-                            errno=exc.errno, op=exc.op) from None
+            raise rephrase(exc, f"{where}: prog '{prog.name}': failed to load: {exc.message}") from None
         created.programs.append(obj)
         for rmap in rodata:
             try:
