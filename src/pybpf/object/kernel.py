@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 from pybpf.errors import BPFError, NotFoundError
 
-__all__ = ["KernelContext", "ModuleBTF", "kernel_version_code"]
+__all__ = ["KernelContext", "ModuleBTF", "kernel_version_code", "load_btf_file"]
 
 
 @dataclass
@@ -30,6 +30,33 @@ class ModuleBTF:
     btf: Any
     fd: Any = None
     fd_array_index: int = 0
+
+
+def load_btf_file(path: str) -> Any:
+    """A custom target BTF: raw BTF (parsed through :func:`pybpf.btf.kernel.kernel_btf`, with its
+    index cache) or an ELF file's ``.BTF`` section (a ``vmlinux`` image, a ``clang -g`` object),
+    as libbpf's ``btf__parse()`` accepts both."""
+    from pybpf.btf import BTF
+    from pybpf.btf.kernel import kernel_btf
+    from pybpf.errors import BTFError
+
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise NotFoundError(f"target BTF {path}: {exc.strerror}", errno=exc.errno) from None
+    if magic != b"\x7fELF":
+        return kernel_btf(path)
+    from pybpf.elf import ELFFile
+
+    with ELFFile.open(path) as elf:
+        sec = elf.section_by_name(".BTF")
+        if sec is None:
+            raise BTFError(f"target BTF {path}: ELF file has no .BTF section")
+        try:
+            return BTF.parse(bytes(sec.data))
+        except BTFError as exc:
+            raise BTFError(f"target BTF {path}: section '.BTF': {exc.message}") from None
 
 
 def kernel_version_code() -> int:
@@ -143,9 +170,7 @@ class KernelContext:
         if self.custom_btf is not None:
             btf = self.custom_btf
             if isinstance(btf, str):
-                from pybpf.btf.kernel import kernel_btf
-
-                btf = kernel_btf(btf)
+                btf = load_btf_file(btf)
             return [TargetBTF("vmlinux", btf)], None
         return [TargetBTF("vmlinux", self.vmlinux)], lambda: [TargetBTF(m.name, m.btf) for m in self.modules()]
 

@@ -95,6 +95,10 @@ class LinkedProgram:
     def name(self) -> str:
         return self.spec.name
 
+    def core_explanations(self) -> "list[Explanation]":
+        """The CO-RE explanations of this program's relocations, in instruction order."""
+        return [rec.explanation for _, rec in sorted(self.core.items()) if rec.explanation is not None]
+
     def func_info_bytes(self) -> bytes:
         if not self.func_info:
             return b""

@@ -88,6 +88,23 @@ class _GlobalData:
             self.mm.close()
 
 
+class _IndexKey:
+    """Key codec of global data maps (one element, index 0): an int, or 4 raw bytes."""
+
+    size = 4
+
+    def encode(self, obj: Any) -> bytes:
+        if isinstance(obj, (bytes, bytearray, memoryview)):
+            return bytes(obj)
+        return int(obj).to_bytes(4, "little")
+
+    def decode(self, data: bytes) -> int:
+        return int.from_bytes(data[:4], "little")
+
+    def __repr__(self) -> str:
+        return "IndexKey()"
+
+
 class ObjectMaps(Mapping[str, "Map"]):
     """The object's live maps, looked up like :class:`pybpf.object.spec.MapSpecs` (by name, or
     an internal map by its section name: ``obj.maps[".bss"]``). Maps not created are absent."""
@@ -176,6 +193,8 @@ class Object:
             if obj is None:
                 continue
             try:
+                if mp.is_internal:
+                    obj.key_codec = _IndexKey()
                 if mp.btf_key_type_id:
                     codec = ValueCodec(btf, mp.btf_key_type_id)
                     if codec.size == obj.key_size:

@@ -365,7 +365,10 @@ def user_maps(btf: "BTF", maps_index: int, maps_size: int, where: str, *, strict
         if def_t.size > vs.size:  # type: ignore[attr-defined]
             raise ObjectError(f"{where}: map '{name}': invalid def size")
         inner = BTFMapDef()
-        d = parse_btf_map_def(name, btf, def_t, inner=inner, strict=strict)  # type: ignore[arg-type]
+        try:
+            d = parse_btf_map_def(name, btf, def_t, inner=inner, strict=strict)  # type: ignore[arg-type]
+        except ObjectError as exc:
+            raise ObjectError(f"{where}: {exc.message}") from None
         spec = map_from_def(name, d, section_index=maps_index, section_offset=vs.offset,
                             btf_var_index=var_idx)
         if "inner_map" in d.parts:

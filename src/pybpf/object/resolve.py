@@ -293,13 +293,38 @@ def _why_unresolved(e: ExternSpec) -> str:
     return "no such symbol in /proc/kallsyms"
 
 
-def _has_syscall_wrapper() -> bool:
-    try:
-        from pybpf.link.kprobe import _kernel_has_syscall_wrapper
+_syscall_wrapper: bool | None = None
 
-        return bool(_kernel_has_syscall_wrapper())
-    except BPFError:
+
+def _has_syscall_wrapper() -> bool:
+    """libbpf's FEAT_SYSCALL_WRAPPER probe: can a kprobe be created on ``__<arch>_sys_bpf``
+    (through the kprobe PMU, else legacy kprobe_events)? False on kernels without kprobes."""
+    global _syscall_wrapper
+    if _syscall_wrapper is None:
+        _syscall_wrapper = _probe_syscall_wrapper()
+    return _syscall_wrapper
+
+
+def _probe_syscall_wrapper() -> bool:
+    from pybpf.link import probe as lp
+    from pybpf.link.kprobe import syscall_prefix
+
+    pfx = syscall_prefix()
+    if not pfx:
         return False
+    name = f"__{pfx}_sys_bpf"
+    try:
+        if lp._pmu_available(False):
+            lp.open_probe_pmu(False, False, name, 0).close()
+            return True
+        if lp._legacy_available(False):
+            fd, remove = lp.open_probe_legacy(False, False, name, 0)
+            fd.close()
+            remove()
+            return True
+    except (BPFError, OSError):
+        return False
+    return False
 
 
 def _resolve_ksym_btf(spec: "ObjectSpec", e: ExternSpec, v: ExternValue, ctx: "KernelContext", where: str) -> None:
