@@ -28,6 +28,7 @@ NOT_LOADABLE_BY_BPFTOOL = {
     "obj_fentry": "BPF trampolines (this kernel cannot attach fentry/fexit/lsm)",
     "obj_bad_section": "an unknown section name",
     "obj_bad_mapdef": "an unknown map attribute",
+    "obj_bad_legacy": "a legacy 'maps' section",
     "obj_bad_license": "a GPL-only helper without a license",
     "obj_bad_extern": "an unresolvable strong extern",
     "obj_bad_ksym": "an unresolvable strong ksym",
@@ -85,45 +86,61 @@ def require_bpftool():
         skip_or_fail(reason)
 
 
-def kernel_objects(names: set[str]) -> set[tuple[str, int]]:
-    """``(kind, id)`` of the programs and maps in the kernel whose name is one of ``names``
-    (kernel names: at most 15 characters)."""
-    from pybpf.errors import BPFError
-    from pybpf.maps.info import query_map_info
-    from pybpf.programs.info import query_prog_info
-    from pybpf.sys.commands import get_fd_by_id, iter_ids
-
-    short = {n[:15] for n in names}
-    out = set()
-    for kind, query in (("prog", lambda fd: query_prog_info(fd, arrays=False)), ("map", query_map_info)):
-        for oid in iter_ids(kind):
-            try:
-                fd = get_fd_by_id(kind, oid)
-            except BPFError:
-                continue
-            with fd:
-                try:
-                    info = query(fd.fileno())
-                except BPFError:
-                    continue
-            if info.name in short:
-                out.add((kind, oid))
-    return out
-
-
 @pytest.fixture
-def no_leftovers():
-    """``with no_leftovers(spec): ...``: fails if programs or maps named like the spec's are
-    left in the kernel after the block (a failed load must release everything)."""
+def no_leftovers(monkeypatch):
+    """``with no_leftovers(spec): ...``: records the id of every map, program and BTF object
+    created in the block (BPF_MAP_CREATE, BPF_PROG_LOAD, BPF_BTF_LOAD) and fails if any of them
+    still exists afterwards (a failed load must release everything it created)."""
     import contextlib
+    import time
+
+    import pybpf.maps.map as map_mod
+    import pybpf.programs.program as prog_mod
+    import pybpf.sys.commands as cmd_mod
+    from pybpf.errors import BPFError, NotFoundError
+    from pybpf.sys import uapi
+    from pybpf.sys.commands import get_fd_by_id, get_info
+
+    created: list[tuple[str, int]] = []
+    kinds = {int(uapi.BPF_MAP_CREATE): ("map", uapi.bpf_map_info),
+             int(uapi.BPF_PROG_LOAD): ("prog", uapi.bpf_prog_info),
+             int(uapi.BPF_BTF_LOAD): ("btf", uapi.bpf_btf_info)}
+
+    def recording(real):
+        def bpf_raw(cmd, attr, size=None):
+            ret, err = real(cmd, attr, size)
+            kind = kinds.get(int(cmd))
+            if kind is not None and ret >= 0:
+                info = get_info(ret, kind[1](), "recorded object")
+                created.append((kind[0], int(info.id)))
+            return ret, err
+        return bpf_raw
 
     @contextlib.contextmanager
     def check(spec):
-        names = set(spec.programs) | {mp.name for mp in spec.maps.values()}
-        before = kernel_objects(names)
-        yield
-        left = kernel_objects(names) - before
-        assert not left, f"left in the kernel: {sorted(left)}"
+        del spec
+        for mod in (map_mod, prog_mod, cmd_mod):
+            monkeypatch.setattr(mod, "bpf_raw", recording(mod.bpf_raw))
+        try:
+            yield
+        finally:
+            monkeypatch.undo()
+        # The kernel frees a program after an RCU grace period and the maps it used after that.
+        deadline = time.monotonic() + 5
+        while True:
+            left = []
+            for kind, oid in created:
+                try:
+                    get_fd_by_id(kind, oid).close()
+                    left.append((kind, oid))
+                except NotFoundError:
+                    pass
+                except BPFError:
+                    left.append((kind, oid))
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert not left, f"left in the kernel: {left}"
 
     return check
 

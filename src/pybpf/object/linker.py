@@ -90,6 +90,8 @@ class LinkedProgram:
     subprograms: list[str] = field(default_factory=list)
     exception_callback: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: the extern values this program was linked with (set by ObjectSpec.link)
+    externs: "list[ExternValue]" = field(default_factory=list)
 
     @property
     def name(self) -> str:

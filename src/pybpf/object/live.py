@@ -17,7 +17,7 @@ import mmap
 import os
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from pybpf.errors import AttachError, BPFError, ClosedError, error_from_errno
+from pybpf.errors import AttachError, BPFError, ClosedError, InvalidArgumentError, error_from_errno
 
 if TYPE_CHECKING:
     from pybpf.link import Link
@@ -275,6 +275,9 @@ class Object:
                 target = sanitize_pin_path(f"{path}/{mp.name}")
                 if obj.pinned_path == target:
                     continue
+                if obj.pinned_path is not None:
+                    raise InvalidArgumentError(f"map '{mp.name}' is already pinned at '{obj.pinned_path}', "
+                                               f"not at '{target}'")
                 _make_parent_dir(target)
                 obj.pin(target)
                 done.append(target)

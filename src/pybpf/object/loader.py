@@ -162,6 +162,33 @@ def load_object(spec: "ObjectSpec", *, kernel_btf: Any = None, pin_root: str | N
     return obj
 
 
+def link_object(spec: "ObjectSpec", *, kernel_btf: Any = None, kconfig: str | None = None
+                ) -> "dict[str, LinkedProgram]":
+    """Steps 1 and 2 of the module docstring only (see :meth:`ObjectSpec.link`)."""
+    from pybpf.object.kernel import KernelContext
+    from pybpf.object.linker import Linker
+    from pybpf.object.resolve import resolve_externs
+
+    ctx = KernelContext(os.fspath(kernel_btf) if isinstance(kernel_btf, os.PathLike) else kernel_btf)
+    try:
+        kcfg = next((mp.copy() for mp in spec.maps.list() if mp.kind == "kconfig"), None)
+        externs = resolve_externs(spec, ctx, kcfg.data if kcfg is not None else None, kconfig)
+        linker = Linker(spec)
+        if linker.core_sections():
+            targets, modules = ctx.core_targets()
+            linker.apply_core(targets, modules)
+        linker.mark_pseudo_funcs()
+        out = {}
+        for p in spec.programs.values():
+            if p.autoload:
+                lp = linker.link(p)
+                lp.externs = externs
+                out[p.name] = lp
+        return out
+    finally:
+        ctx.close()
+
+
 # ------------------------------------------------------------------------------------------ BTF
 
 def _load_btf(spec: "ObjectSpec", features: Any, warnings: list[str], where: str) -> Any:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pybpf.btf.ext import BTFExt
     from pybpf.core import Explanation
     from pybpf.object.externs import ExternSpec
+    from pybpf.object.linker import LinkedProgram
     from pybpf.object.live import Object
     from pybpf.object.maps import MapSpec
     from pybpf.object.programs import ProgramSpec
@@ -312,6 +313,17 @@ class ObjectSpec:
 
         return load_object(self, kernel_btf=kernel_btf, pin_root=pin_root, kconfig=kconfig,
                            log_level=log_level)
+
+    def link(self, kernel_btf: Any = None, *, kconfig: str | None = None) -> "dict[str, LinkedProgram]":
+        """What :meth:`load` would hand the kernel, without creating anything: extern values
+        resolved (reading the kernel's configuration, kallsyms and BTF), CO-RE applied,
+        subprograms appended, func/line info re-based, for every program that would be
+        loaded. Map descriptors are filled in only by :meth:`load`
+        (:func:`pybpf.object.linker.apply_data`); the values the externs got are in each
+        result's ``externs``."""
+        from pybpf.object.loader import link_object
+
+        return link_object(self, kernel_btf=kernel_btf, kconfig=kconfig)
 
     def core_explanations(self, kernel_btf: Any = None) -> "list[Explanation]":
         """What CO-RE would do for every relocation against the running kernel's BTF (or the
