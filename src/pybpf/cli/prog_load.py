@@ -221,15 +221,7 @@ def _run(ctx: Context, opts: dict[str, Any], first_only: bool) -> int:
 def _pin_one(obj: Any, name: str, path: str, autoattach: bool, ctx: Context) -> None:
     prog = obj.programs[name]
     if autoattach:
-        from pybpf.link import auto_attach
-
-        pspec = obj.spec.programs[name]
-        link = None
-        if pspec.definition is not None:
-            try:
-                link = auto_attach(prog, pspec.definition)
-            except BPFError:
-                link = None
+        link = obj.attach_program(name)
         if link is not None:
             try:
                 link.pin(path)

@@ -206,6 +206,16 @@ class Object:
             except BPFError:
                 continue   # a type BTF cannot size: keep raw bytes
 
+    def global_data(self, section: str) -> bytes:
+        """The current contents of a global data section (``".bss"``, ``".data.foo"``,
+        ``".rodata"``, ``".kconfig"``...) as the programs see it."""
+        self._check_open()
+        mp = self.maps.spec(section)
+        for g in self._global:
+            if g.map is self.maps[section]:
+                return g.read(0, mp.value_size)
+        raise KeyError(f"map '{section}' is not a global data map")
+
     # ------------------------------------------------------------------ attaching
     def attach(self) -> "list[Link]":
         """Attach every loaded program as libbpf's ``bpf_object__attach_skeleton()`` does:
@@ -214,24 +224,14 @@ class Object:
         cgroup, a bare ``SEC("kprobe")``...) are skipped. Returns the new links, which the
         object owns (detached by :meth:`close`). On failure the links made by this call are
         detached and :class:`~pybpf.errors.AttachError` names the program."""
-        from pybpf.link import auto_attach
-
         self._check_open()
-        usdt = None
-        if "__bpf_usdt_specs" in self.maps:
-            ips = self.maps["__bpf_usdt_ip_to_spec_id"] if "__bpf_usdt_ip_to_spec_id" in self.maps else None
-            usdt = (self.maps["__bpf_usdt_specs"], ips)
         new: list[Link] = []
         try:
-            for name, prog in self.programs.items():
+            for name in self.programs:
                 pspec = self.spec.programs.get(name)
-                if pspec is None or not pspec.autoattach or pspec.definition is None:
+                if pspec is None or not pspec.autoattach:
                     continue
-                try:
-                    link = auto_attach(prog, pspec.definition, usdt_maps=usdt)
-                except BPFError as exc:
-                    raise AttachError(f"prog '{name}': failed to auto-attach ({pspec.section_name}): "
-                                      f"{exc}", errno=exc.errno, op=exc.op) from None
+                link = self._auto_attach(name)
                 if link is not None:
                     new.append(link)
         except BaseException:
@@ -240,6 +240,31 @@ class Object:
             raise
         self.links.extend(new)
         return new
+
+    def attach_program(self, name: str) -> "Link | None":
+        """Auto-attach one program as libbpf's ``bpf_program__attach()`` does (whatever its
+        ``autoattach`` flag says); ``None`` when its section name says nothing about how to
+        attach it. The link belongs to the caller (it is not closed with the object)."""
+        self._check_open()
+        if name not in self.programs:
+            raise KeyError(f"program '{name}' was not loaded")
+        return self._auto_attach(name)
+
+    def _auto_attach(self, name: str) -> "Link | None":
+        from pybpf.link import auto_attach
+
+        usdt = None
+        if "__bpf_usdt_specs" in self.maps:
+            ips = self.maps["__bpf_usdt_ip_to_spec_id"] if "__bpf_usdt_ip_to_spec_id" in self.maps else None
+            usdt = (self.maps["__bpf_usdt_specs"], ips)
+        pspec = self.spec.programs[name]
+        if pspec.definition is None:
+            return None
+        try:
+            return auto_attach(self.programs[name], pspec.definition, usdt_maps=usdt)
+        except BPFError as exc:
+            raise AttachError(f"prog '{name}': failed to auto-attach ({pspec.section_name}): "
+                              f"{exc}", errno=exc.errno, op=exc.op) from None
 
     # ------------------------------------------------------------------ pinning
     def pin_programs(self, path: str) -> list[str]:

@@ -380,6 +380,8 @@ def user_maps(btf: "BTF", maps_index: int, maps_size: int, where: str, *, strict
 def internal_map(obj_name: str, kind: str, real_name: str, section_index: int, data: bytes, size: int,
                  btf: "BTF | None") -> MapSpec:
     """libbpf's bpf_object__init_internal_map(): a one-element array holding a section."""
+    if size > 0xFFFFFFFF:
+        raise ObjectError(f"section '{real_name}': {size} bytes, more than a map value can hold")
     flags = BPF_F_RDONLY_PROG if kind in (MAP_RODATA, MAP_KCONFIG) else 0
     value_type = 0
     if btf is not None:

@@ -18,6 +18,7 @@ the running kernel (extern values, CO-RE, BTF sanitizing, map and program creati
 from __future__ import annotations
 
 import os
+import struct
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from pybpf.errors import BPFError, BTFError, ObjectError
@@ -148,8 +149,8 @@ class ObjectSpec:
             return cls._parse(elf, obj_name, path, where)
         except BPFError:
             raise
-        except (IndexError, KeyError, ValueError, TypeError, AttributeError, RecursionError,
-                UnicodeError, OverflowError) as exc:   # defensive: malformed input must not crash
+        except (IndexError, KeyError, ValueError, TypeError, AttributeError, RecursionError, UnicodeError,
+                OverflowError, MemoryError, struct.error) as exc:   # defensive: malformed input must not crash
             raise ObjectError(f"{where}: malformed object ({type(exc).__name__}: {exc})") from None
 
     @classmethod
