@@ -25,8 +25,32 @@ from pybpf.errors import (
     PermissionDeniedError,
     VerifierError,
 )
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported lazily below, so that "import pybpf" stays cheap
+    from pybpf.maps import BatchResult, Map, MapInfo
+    from pybpf.programs import Program, ProgramInfo, TestRunResult, enable_stats
+    from pybpf.sys import FD
 
 __version__ = "0.1.0"
+
+# Live objects load the kernel interface (ctypes, generated layouts) on first use only.
+_LAZY = {
+    "BatchResult": "pybpf.maps", "Map": "pybpf.maps", "MapInfo": "pybpf.maps",
+    "Program": "pybpf.programs", "ProgramInfo": "pybpf.programs",
+    "TestRunResult": "pybpf.programs", "enable_stats": "pybpf.programs", "FD": "pybpf.sys",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pybpf' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "__version__",
@@ -47,4 +71,12 @@ __all__ = [
     "ObjectError",
     "PermissionDeniedError",
     "VerifierError",
+    "BatchResult",
+    "FD",
+    "Map",
+    "MapInfo",
+    "Program",
+    "ProgramInfo",
+    "TestRunResult",
+    "enable_stats",
 ]

@@ -1,5 +1,33 @@
 """Kernel interface: the only layer that makes system calls.
 
-``bpf()`` per architecture, ``bpf_attr`` layouts, ``perf_event_open``, mmap, epoll, tracefs,
-errno → :mod:`pybpf.errors`, and :class:`FD` ownership.
+``bpf()`` per architecture (:func:`bpf`), the ``bpf_attr`` layouts and BPF enums generated
+from the kernel's BTF (:mod:`pybpf.sys.uapi`), ``perf_event_open``, errno → :mod:`pybpf.errors`,
+:class:`FD` ownership, RLIMIT_MEMLOCK handling and the possible-CPU list.
 """
+
+from __future__ import annotations
+
+from pybpf.sys.cpus import num_possible_cpus, online_cpus, parse_cpu_list, possible_cpus
+from pybpf.sys.fd import FD
+from pybpf.sys.perf import perf_event_ioctl, perf_event_open
+from pybpf.sys.probe import probe_bpf_syscall
+from pybpf.sys.rlimit import ensure_memlock_rlimit, kernel_uses_memcg
+from pybpf.sys.syscall import SYSCALL_NUMBERS, bpf, bpf_raw, command_name, syscall_numbers
+
+__all__ = [
+    "FD",
+    "SYSCALL_NUMBERS",
+    "bpf",
+    "bpf_raw",
+    "command_name",
+    "ensure_memlock_rlimit",
+    "kernel_uses_memcg",
+    "num_possible_cpus",
+    "online_cpus",
+    "parse_cpu_list",
+    "perf_event_ioctl",
+    "perf_event_open",
+    "possible_cpus",
+    "probe_bpf_syscall",
+    "syscall_numbers",
+]

@@ -1,0 +1,43 @@
+/* Target "kernel" where every field of core_sample sits beyond 40000 bytes: too far for the
+ * 16-bit offset of a load or store. */
+struct core_inner {
+	int x;
+	int y;
+};
+
+enum core_color { CORE_RED, CORE_GREEN = 5, CORE_BLUE = -3 };
+enum core_big { CORE_B0 = 0x100000000ULL, CORE_B1, CORE_B2 = 0xfffffffffffffff0ULL };
+typedef unsigned int core_u32;
+
+struct core_sample {
+	char far_away[40000];
+	int a;
+	unsigned int u;
+	int s;
+	unsigned char c;
+	struct core_inner in;
+	struct {
+		long anon_l;
+		char anon_c;
+	};
+	union {
+		int ui;
+		short us;
+	};
+	unsigned int bf1:3, bf2:7, bf3:22;
+	int sbf:5;
+	int arr[4];
+	int grid[2][3];
+	enum core_color col;
+	enum core_big big;
+	core_u32 tu;
+	struct core_inner *next;
+	void *ptr;
+	unsigned long long ull;
+	char flex[];
+};
+
+struct core_sample *core_anchor_sample;
+enum core_color core_anchor_color;
+enum core_big core_anchor_big;
+core_u32 core_anchor_u32;
