@@ -241,7 +241,7 @@ def do_show(ctx: Context, args: list[str]) -> int:
         if not is_prefix(args[0], "id"):
             raise CLIError(f"expected 'id', got: '{args[0]}'?")
         if len(args) < 2:
-            raise CLIError("expected BTF ID")
+            raise CLIError(f"what is '{args[0]}'?")
         want = _parse_id(args[1])
         if len(args) > 2:
             raise CLIError(f"too many arguments: '{args[2]}'")
