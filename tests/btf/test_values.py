@@ -136,3 +136,38 @@ def test_formatting_stops_where_bpftool_fails():
     tree, ok = format_map_entry(btf, i32, s, b"\1\0\0\0", b"\2\0\0\0" + bytes(8))
     assert not ok
     assert dumps(tree) == '{"key":1,"value":{"a":2,"f":(unsupported-kind}}\n'
+
+
+@pytest.mark.kernel
+def test_typed_codecs_on_a_live_map(compile_bpf, require_tools):
+    """use_btf_codecs: Python values in and out of a real map; bpftool reads what we wrote."""
+    require_tools("bpftool")
+    from pybpf import Map
+    from pybpf.btf.loaded import use_btf_codecs
+
+    obj = compile_bpf("btf_values.bpf.c")
+    with bpffs_loaded(obj) as maps_dir:
+        pin = f"{maps_dir}/values_hash"
+        m = Map.from_pin(pin)
+        try:
+            use_btf_codecs(m)
+            key = {"a": 7, "b": 9, "c": 65}
+            value = {"i": -5, "name": b"hello", "col": 5, "bf2": -3, "bf3": (1 << 40) - 1,
+                     "in": [{"tag": b"ab", "port": 80}], "ui": 0x01020304, "sx": -1, "b": True}
+            m.update(key, value)
+            got = m.lookup(key)
+            for k, v in value.items():
+                if k == "in":
+                    assert got["in"][0]["port"] == 80 and got["in"][0]["tag"] == b"ab"
+                else:
+                    assert got[k] == v, k
+            assert got["u"] == 0 and got["ub"] == b"\x04\x03\x02\x01"
+            with pytest.raises(Exception, match="does not fit"):
+                m.update(key, {"bf2": 99})
+        finally:
+            m.close()
+        entry = json.loads(bpftool("map", "lookup", "pinned", pin, "key", "hex", "07", "00", "00", "00",
+                                   "09", "00", "41", "00", "-j"))
+        f = entry["formatted"]["value"]
+        assert (f["i"], f["name"], f["col"], f["bf2"], f["bf3"], f["in"][0]["port"]) == (
+            -5, "hello", "GREEN", "0x1d", "0xffffffffff", 80)

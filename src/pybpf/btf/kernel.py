@@ -77,9 +77,9 @@ def _read(path: str) -> Any:
 
 def _btf_bytes_of(path: str, data: Any) -> Any:
     """Raw BTF inside ``data``: the bytes themselves, or the ``.BTF`` section of an ELF file."""
-    if len(data) >= 4 and data[:4] == b"\x7fELF":
-        from pybpf.btf.elf import btf_section
+    from pybpf.btf.elf import btf_section, is_elf
 
+    if is_elf(data):
         return btf_section(data, path)
     return data
 

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from pybpf.cli.common import Context
     from pybpf.sys.fd import FD
 
-__all__ = ["BTFInfo", "LoadedBTF", "load_btf_by_id", "probe_btf_features", "btf_of_map", "show_btf"]
+__all__ = ["BTFInfo", "LoadedBTF", "load_btf_by_id", "probe_btf_features", "btf_of_map", "use_btf_codecs",
+           "show_btf"]
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,28 @@ def btf_of_map(info: Any) -> BTF | None:
     if not getattr(info, "btf_id", 0):
         return None
     return load_btf_by_id(info.btf_id)
+
+
+def use_btf_codecs(map_: Any, btf: BTF | None = None) -> Any:
+    """Make ``map_`` (a :class:`pybpf.Map` created with BTF) take and return Python values:
+    its key/value codecs become :class:`~pybpf.btf.values.ValueCodec` of its BTF key/value types
+    (dicts for structs, ints, bytes for char arrays …). Returns the map. ``btf`` defaults to the
+    map's BTF read back from the kernel. Maps without BTF (or without a key type, as global
+    data maps) keep their byte codecs for what has no type.
+    """
+    from pybpf.btf.values import ValueCodec
+
+    info = map_.info()
+    if btf is None:
+        btf = btf_of_map(info)
+    if btf is None:
+        raise BTFError(f"map '{info.name}' (id {info.id}) was created without BTF")
+    if info.btf_key_type_id:
+        map_.key_codec = ValueCodec(btf, info.btf_key_type_id)
+    value_id = info.btf_vmlinux_value_type_id or info.btf_value_type_id
+    if value_id:
+        map_.value_codec = ValueCodec(btf, value_id)
+    return map_
 
 
 _FEATURE_KINDS = {

@@ -187,6 +187,13 @@ class BTF:
         return cls._parse(data, base, None)
 
     @classmethod
+    def from_elf(cls, source: Any, base: BTF | None = None) -> BTF:
+        """The ``.BTF`` section of an ELF object or ``vmlinux`` (a path, or the file's bytes)."""
+        from pybpf.btf.elf import btf_from_elf
+
+        return btf_from_elf(source, base)
+
+    @classmethod
     def _parse(cls, data: Buffer, base: BTF | None, word_offsets: Any) -> BTF:
         """Parse; with ``word_offsets`` (from a trusted cache keyed by the content), skip the scan."""
         if isinstance(data, (bytearray, memoryview)):

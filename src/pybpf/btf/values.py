@@ -581,7 +581,14 @@ class ValueCodec:
         return decode(self.btf, self.type_id, raw)
 
     def encode(self, value: Any) -> bytes:
-        return encode(self.btf, self.type_id, value, self.size)
+        """Bytes for ``value``; :class:`~pybpf.errors.InvalidArgumentError` if it does not fit
+        (the map codec protocol's error)."""
+        try:
+            return encode(self.btf, self.type_id, value, self.size)
+        except BTFError as exc:
+            from pybpf.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(f"{self.btf.name_of(self.type_id) or 'value'}: {exc.message}") from None
 
     def format(self, raw: bytes, *, plain: bool = False) -> tuple[Any, bool]:
         return format_value(self.btf, self.type_id, raw, plain=plain)

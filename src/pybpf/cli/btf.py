@@ -58,9 +58,13 @@ def load_btf_file(path: str, base: BTF | None = None) -> BTF:
         data = _read(path)
     except BPFError as exc:
         raise CLIError(f"failed to load BTF from {path}: {_errno_text(exc)}") from None
+    from pybpf.btf.elf import is_elf
+
     try:
         if len(data) >= 2 and data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
             return BTF.parse(data, base)
+        if not is_elf(data):
+            raise CLIError(f"failed to load BTF from {path}: neither raw BTF nor an ELF file")
         raw = _btf_bytes_of(path, data)
         return BTF.parse(raw, base)
     except BTFError as exc:
