@@ -137,6 +137,9 @@ def test_map_and_prog_sources(compile_bpf, require_tools, run_pybpf):
                 assert run_pybpf(*flags, *args).stdout == bpftool(*flags, *args), which
             args = ["btf", "dump", "prog", "pinned", prog_pin]
             assert run_pybpf(*flags, *args).stdout == bpftool(*flags, *args)
+        for which in ([], ["value"], ["all"]):
+            args = ["btf", "dump", "map", "pinned", map_pin, *which, "format", "c"]
+            assert run_pybpf(*args).stdout == bpftool(*args), which
         btf_id = json.loads(bpftool("map", "show", "pinned", map_pin, "-j"))["btf_id"]
         for flags in ([], ["-j"], ["-p"]):
             ours, theirs = settled(lambda: run_pybpf(*flags, "btf", "show", "id", str(btf_id)).stdout,

@@ -26,7 +26,7 @@ from array import array
 from bisect import bisect_left
 from itertools import accumulate, count
 from operator import add
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import TYPE_CHECKING, Any, Iterator
 
 from pybpf.errors import BTFError
 from pybpf.btf import model as m
@@ -46,8 +46,9 @@ MAX_VLEN = 0xFFFF
 MAX_NESTING = 150
 NATIVE_ENDIAN = "<" if sys.byteorder == "little" else ">"
 
-#: What :meth:`BTF.parse` accepts: ``bytes``, ``bytearray``, ``memoryview`` or an ``mmap``.
-Buffer = Union[bytes, bytearray, memoryview, Any]
+#: What :meth:`BTF.parse` accepts: ``bytes``, ``bytearray``, ``memoryview`` or an ``mmap``
+#: (bytearray/memoryview are copied to bytes; an mmap is kept).
+Buffer = Any
 
 # kind -> (words after the 3-word common header, words per vlen entry)
 _RECORD_WORDS: dict[int, tuple[int, int]] = {
@@ -90,6 +91,14 @@ def record_size(kind: int, vlen: int) -> int:
 
 class _Header:
     __slots__ = ("endian", "version", "flags", "hdr_len", "type_off", "type_len", "str_off", "str_len")
+    endian: str
+    version: int
+    flags: int
+    hdr_len: int
+    type_off: int
+    type_len: int
+    str_off: int
+    str_len: int
 
 
 def _parse_header(data: Buffer) -> _Header:

@@ -368,9 +368,9 @@ class _Decoder:
             assert isinstance(t, m.Array)
             flavour = _char_array_elem(btf, t)
             if flavour is not None:
-                raw = data[at:at + t.nelems]
-                nul = raw.find(b"\0") if flavour == "text" else -1
-                return raw if nul < 0 else raw[:nul]
+                chars = data[at:at + t.nelems]
+                nul = chars.find(b"\0") if flavour == "text" else -1
+                return chars if nul < 0 else chars[:nul]
             size = btf.resolve_size(t.type)
             _check_zero_size_elems(t, size)
             return [self.value(t.type, data, at + i * size, depth + 1) for i in range(t.nelems)]
@@ -496,10 +496,10 @@ class _Encoder:
             if not isinstance(value, dict):
                 raise BTFError(f"DATASEC '{t.name}' needs a dict, not {type(value).__name__}")
             rest = dict(value)
-            for v in t.vars:
-                name = btf.name_of(v.type)
+            for sec in t.vars:
+                name = btf.name_of(sec.type)
                 if name in rest:
-                    self.put(v.type, rest.pop(name), buf, at + v.offset, depth + 1)
+                    self.put(sec.type, rest.pop(name), buf, at + sec.offset, depth + 1)
             if rest:
                 raise BTFError(f"DATASEC '{t.name}' has no variable(s) {', '.join(map(repr, rest))}")
         else:

@@ -173,11 +173,12 @@ def do_dump(ctx: Context, args: list[str]) -> int:
             from pybpf.btf.dump_c import dump_c as _dump_c  # written by the C-dumper work
         except ImportError:
             raise CLIError("format c is not available in this pybpf build") from None
-        if root_ids:
-            text = _dump_c(btf, root_ids)  # type: ignore[call-arg]
-        else:
-            text = _dump_c(btf)
-        ctx.out.write(text)
+        text = _dump_c(btf, root_ids or None)
+        try:
+            ctx.out.write(text)
+        except UnicodeEncodeError:  # names that are not UTF-8 come back as surrogate escapes
+            ctx.out.flush()
+            ctx.out.buffer.write(text.encode("utf-8", "surrogateescape"))  # type: ignore[attr-defined]
         return 0
     from pybpf.btf.dump_raw import dump_json, dump_raw
 
