@@ -203,3 +203,19 @@ def test_mmap_backed_btf_behaves_like_bytes(vmlinux_bytes, cache_home):
     assert btf[tid] == ref[tid]
     assert btf.resolve_size(tid) == ref.resolve_size(tid)
     assert bytes(btf.raw[:24]) == vmlinux_bytes[:24]
+
+
+def test_cache_keeps_a_bounded_number_of_entries(cache_home, tmp_path):
+    from pybpf.btf.builder import BTFBuilder as B
+
+    for i in range(btf_cache.MAX_ENTRIES + 3):
+        b = B()
+        b.add_int(f"int{i}", 4, 1)
+        data = b.encode()
+        kernel.parse_with_cache(data, str(cache_home) if cache_home.exists() else None)
+        os.utime(cache_home / f"btf-{btf_cache.content_key(data)}.idx", (1000 + i, 1000 + i))
+    left = sorted(os.listdir(cache_home))
+    assert len(left) == btf_cache.MAX_ENTRIES
+    newest = B()
+    newest.add_int(f"int{btf_cache.MAX_ENTRIES + 2}", 4, 1)
+    assert f"btf-{btf_cache.content_key(newest.encode())}.idx" in left
