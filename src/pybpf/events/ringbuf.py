@@ -1,0 +1,487 @@
+"""``RingBuffer``: the consumer side of ``BPF_MAP_TYPE_RINGBUF`` maps (Linux 5.8+).
+
+Layout (kernel/bpf/ringbuf.c): page 0 of the map's mmap space holds the consumer position
+(mapped read-write), page 1 the producer position (read-only), and the data pages follow,
+mapped twice in a row so that a record that wraps past the end of the ring reads as one
+contiguous range. Each record starts with an 8-byte header: a u32 length whose top bits are
+BUSY (still being written; stop there) and DISCARD (skip it), and a u32 page offset the
+kernel uses; records are 8-byte aligned. Positions only grow; ``pos & (size - 1)`` is the
+offset in the ring.
+
+The consumer position is published after every record, as libbpf does, with one aligned
+8-byte store (a ``memoryview`` item assignment of format ``Q``): a release store on x86-64's
+TSO memory model, so the producer never sees the space freed before the record was read.
+
+Three ways to read:
+
+* callbacks (:meth:`RingBuffer.poll`, :meth:`RingBuffer.consume`), per record, with runs of
+  equally long records handed over without interpreter work per record
+  (:meth:`pybpf.events.decode.RecordType.run`);
+* :meth:`Ring.read_batch` — many records copied into a caller's buffer in one pass, returned
+  as a :class:`~pybpf.events.batch.RecordBatch`;
+* :meth:`Ring.read_array` — a numpy structured array (needs numpy).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from pybpf.errors import BPFError, ClosedError, InvalidArgumentError, NoSpaceError
+from pybpf.events.batch import RecordBatch, copy_run, run_length, writable_view
+from pybpf.events.decode import RecordType, record_type
+from pybpf.sys.epoll import EPOLLIN, Epoll
+from pybpf.sys.mmaps import PAGE_SIZE, map_shared, unmap
+
+__all__ = ["RingBuffer", "Ring", "BUSY_BIT", "DISCARD_BIT", "HEADER_SIZE"]
+
+BUSY_BIT = 1 << 31
+DISCARD_BIT = 1 << 30
+LENGTH_MASK = DISCARD_BIT - 1
+HEADER_SIZE = 8
+_FLAGS = BUSY_BIT | DISCARD_BIT
+# Runs at least this long go through the C-level path (its setup costs ~ a few records).
+_RUN_MIN = 4
+
+Callback = Callable[[Any], Any]
+
+
+def _as_map(obj: Any, want: int, what: str) -> tuple[Any, bool]:
+    """(Map, owned): a pybpf Map as given, or one opened from a descriptor (owned)."""
+    from pybpf.maps import Map
+    from pybpf.sys.names import map_type_name
+
+    if isinstance(obj, Map):
+        m, owned = obj, False
+    else:
+        fd = obj.fileno() if hasattr(obj, "fileno") else obj
+        if not isinstance(fd, int):
+            raise InvalidArgumentError(f"{what}: expected a Map or a map descriptor, not {obj!r}")
+        m, owned = Map.from_fd(fd), True
+    if int(m.type) != want:
+        if owned:
+            m.close()
+        raise InvalidArgumentError(f"{what}: {m._label()} is a {map_type_name(int(m.type))} map, "
+                                   f"not a {map_type_name(want)} map")
+    return m, owned
+
+
+class Ring:
+    """One ring buffer map mapped for reading. Made by :meth:`RingBuffer.add`.
+
+    ``callback`` receives each record (``bytes``, or decoded as ``type``); ``records`` and
+    ``discarded`` count what this ring delivered and skipped.
+    """
+
+    def __init__(self, map: Any, callback: Callback | None, rtype: RecordType, index: int,
+                 owned: bool) -> None:
+        self.map = map
+        self.index = index
+        self.callback = callback
+        self.type = rtype
+        self.records = 0
+        self.discarded = 0
+        self._owned = owned
+        self.size = int(map.max_entries)
+        self._mask = self.size - 1
+        self.what = f"ring buffer {map._label()}"
+        self._cons = map_shared(map.fileno(), PAGE_SIZE, 0, write=True, what=self.what)
+        try:
+            self._prod = map_shared(map.fileno(), PAGE_SIZE + 2 * self.size, PAGE_SIZE,
+                                    what=self.what)
+        except BPFError:
+            unmap(self._cons)
+            raise
+        self._cons_q = memoryview(self._cons).cast("Q")
+        self._prod_b = memoryview(self._prod)
+        self._prod_q = self._prod_b.cast("Q")
+        self._hdr = self._prod_b.cast("I")
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def closed(self) -> bool:
+        return self._prod_b is None
+
+    def _check(self) -> None:
+        if self._prod_b is None:
+            raise ClosedError(f"{self.what} is closed")
+
+    @property
+    def consumer_pos(self) -> int:
+        """The consumer position (bytes consumed since the map was created)."""
+        self._check()
+        return self._cons_q[0]
+
+    @property
+    def producer_pos(self) -> int:
+        """The producer position (bytes reserved by producers since the map was created)."""
+        self._check()
+        return self._prod_q[0]
+
+    @property
+    def avail(self) -> int:
+        """Bytes not yet consumed (records, headers and padding), like BPF_RB_AVAIL_DATA."""
+        self._check()
+        return self._prod_q[0] - self._cons_q[0]
+
+    def fileno(self) -> int:
+        """The map's descriptor (pollable: readable when data is available)."""
+        return self.map.fileno()
+
+    # ------------------------------------------------------------------ callbacks
+
+    def consume(self) -> int:
+        """Hand every available record to the callback; returns how many were handed over, or
+        the value a callback returned to stop (anything but None/0/False)."""
+        n, stop = self._consume()
+        return stop if stop else n
+
+    def _consume(self) -> tuple[int, Any]:
+        self._check()
+        cb = self.callback
+        if cb is None:
+            raise InvalidArgumentError(f"{self.what} has no callback; use read_batch()")
+        cons_q, prod_q, hdr, data, mm = self._cons_q, self._prod_q, self._hdr, self._prod_b, self._prod
+        rtype = self.type
+        decode_one = None if rtype.kind == "bytes" else rtype.one
+        min_len = rtype.size
+        mask = self._mask
+        base = PAGE_SIZE
+        start = cons = cons_q[0]
+        count = 0           # records handed over before the current run
+        stride = 0
+        try:
+            while True:
+                prod = prod_q[0]
+                if cons >= prod:
+                    return count, None
+                while cons < prod:
+                    off = base + (cons & mask)
+                    ln = hdr[off >> 2]
+                    if ln & _FLAGS:
+                        if ln & BUSY_BIT:
+                            return count, None
+                        cons += ((ln & LENGTH_MASK) + 15) & ~7
+                        cons_q[0] = cons
+                        self.discarded += 1
+                        continue
+                    stride = (ln + 15) & ~7
+                    if ln < min_len:
+                        cons += stride
+                        cons_q[0] = cons
+                        rtype.check(ln, self.what)
+                    avail = (prod - cons) // stride
+                    k = run_length(hdr, off >> 2, stride >> 2, ln, avail) if avail >= _RUN_MIN else 1
+                    if k >= _RUN_MIN:
+                        # A run of equally long records: decoding and callbacks happen in C
+                        # (struct.iter_unpack + map); the loop only publishes positions.
+                        start = cons
+                        view = data[off: off + k * stride]
+                        results = rtype.run(view, HEADER_SIZE, ln, stride, cb)
+                        try:
+                            for ret in results:
+                                cons += stride
+                                cons_q[0] = cons
+                                if ret:
+                                    count += (cons - start) // stride
+                                    start = cons
+                                    return count, ret
+                        except BaseException:
+                            # the record whose callback (or decoding) raised counts as consumed
+                            cons += stride
+                            cons_q[0] = cons
+                            count += (cons - start) // stride
+                            start = cons
+                            raise
+                        finally:
+                            del results
+                            view.release()
+                        count += k
+                        start = cons
+                    else:
+                        rec = mm[off + 8: off + 8 + ln] if decode_one is None else \
+                            decode_one(mm, off + 8, ln)
+                        try:
+                            ret = cb(rec)
+                        finally:
+                            cons += stride
+                            cons_q[0] = cons
+                            count += 1
+                        if ret:
+                            return count, ret
+        finally:
+            self.records += count
+
+    # ------------------------------------------------------------------ batches
+
+    def read_batch(self, out: Any = None, max_records: int | None = None) -> RecordBatch:
+        """Copy available records into ``out`` (a writable buffer; default: a new bytearray
+        big enough for everything available) in one pass and consume them.
+
+        Records land back to back, 8-byte aligned, headers stripped; the returned
+        :class:`RecordBatch` says where. Stops at ``max_records``, when ``out`` is full, or at a
+        record still being written. Discarded records are skipped. The consumer position is
+        published once, after the copy.
+        """
+        self._check()
+        cons_q, prod_q, hdr, data = self._cons_q, self._prod_q, self._hdr, self._prod_b
+        cons = cons_q[0]
+        prod = prod_q[0]
+        if out is None:
+            out = bytearray(max(prod - cons, 0))
+        dst = writable_view(out, self.what)
+        dst_q = dst[: len(dst) & ~7].cast("Q")
+        src_q = prod_q
+        batch = RecordBatch(dst)
+        if max_records is not None and max_records < 0:
+            raise InvalidArgumentError(f"{self.what}: max_records must be >= 0")
+        limit = -1 if max_records is None else max_records
+        cap = len(dst)
+        mask = self._mask
+        base = PAGE_SIZE
+        d = 0
+        count = 0
+        try:
+            while cons < prod and count != limit:
+                off = base + (cons & mask)
+                ln = hdr[off >> 2]
+                if ln & _FLAGS:
+                    if ln & BUSY_BIT:
+                        break
+                    cons += ((ln & LENGTH_MASK) + 15) & ~7
+                    self.discarded += 1
+                    continue
+                stride = (ln + 15) & ~7
+                padded = stride - HEADER_SIZE
+                room = (cap - d) // padded if padded else (1 << 62)
+                if room == 0:
+                    if count == 0:
+                        raise NoSpaceError(f"{self.what}: out has {cap - d} bytes, too small for a "
+                                           f"record of {ln} bytes")
+                    break
+                k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
+                if limit != -1:
+                    k = min(k, limit - count)
+                k = min(k, room)
+                if padded:
+                    copy_run(dst, dst_q, d, data, src_q, off + HEADER_SIZE, k, stride, padded)
+                batch._add(d, k, ln)
+                d += k * padded
+                cons += k * stride
+                count += k
+        finally:
+            cons_q[0] = cons
+            dst_q.release()
+        self.records += count
+        return batch
+
+    def read_array(self, dtype: Any = None, max_records: int | None = None, *, out: Any = None) -> Any:
+        """Consume available records into a numpy structured array of ``dtype`` (default: the
+        ring's ``type``) and return it (a slice of ``out`` when given). Needs numpy.
+
+        Every record must be ``dtype.itemsize`` bytes long; discarded records are skipped.
+        """
+        self._check()
+        try:
+            import numpy as np
+        except ImportError:
+            raise InvalidArgumentError(f"{self.what}: read_array needs numpy "
+                                       "(pip install 'pybpf[numpy]')") from None
+        if dtype is None:
+            if self.type.kind == "ctypes":
+                dtype = np.dtype(self.type.ctype)
+            elif self.type.kind == "struct" and self.type.struct is not None:
+                raise InvalidArgumentError(f"{self.what}: give read_array a numpy dtype")
+            else:
+                raise InvalidArgumentError(f"{self.what}: give read_array a dtype (the ring has no type)")
+        dt = np.dtype(dtype)
+        size = dt.itemsize
+        stride = (size + 15) & ~7
+        wrapped = np.dtype({"names": ["len", "rec"], "formats": [np.uint32, dt],
+                            "offsets": [0, HEADER_SIZE], "itemsize": stride})
+        cons_q, prod_q, hdr = self._cons_q, self._prod_q, self._hdr
+        cons = cons_q[0]
+        prod = prod_q[0]
+        cap = (prod - cons) // stride if out is None else len(out)
+        if max_records is not None:
+            cap = min(cap, max_records)
+        result = np.empty(cap, dt) if out is None else out
+        if out is not None and result.dtype != dt:
+            raise InvalidArgumentError(f"{self.what}: out has dtype {result.dtype}, not {dt}")
+        mask = self._mask
+        base = PAGE_SIZE
+        count = 0
+        try:
+            while cons < prod and count < cap:
+                off = base + (cons & mask)
+                ln = hdr[off >> 2]
+                if ln & _FLAGS:
+                    if ln & BUSY_BIT:
+                        break
+                    cons += ((ln & LENGTH_MASK) + 15) & ~7
+                    self.discarded += 1
+                    continue
+                if ln != size:
+                    raise InvalidArgumentError(f"{self.what}: record of {ln} bytes at position "
+                                               f"{cons} does not match dtype of {size} bytes")
+                k = min(run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride),
+                        cap - count)
+                view = np.ndarray((k,), wrapped, buffer=self._prod, offset=off)
+                result[count:count + k] = view["rec"]
+                del view
+                cons += k * stride
+                count += k
+        finally:
+            cons_q[0] = cons
+        self.records += count
+        return result[:count]
+
+    # ------------------------------------------------------------------ teardown
+
+    def close(self) -> None:
+        """Unmap the ring (and close the map if this ring opened it from a descriptor)."""
+        if self._prod_b is None:
+            return
+        for v in (self._hdr, self._prod_q, self._prod_b, self._cons_q):
+            try:
+                v.release()
+            except BufferError:  # pragma: no cover - a view escaped into a live traceback
+                pass
+        self._prod_b = None  # type: ignore[assignment]
+        unmap(self._prod)
+        unmap(self._cons)
+        if self._owned:
+            self.map.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self.size} bytes"
+        return f"<Ring {self.index} {self.what} {state}>"
+
+
+class RingBuffer:
+    """Consumer of one or several ring buffer maps, waited on together with epoll.
+
+    ``RingBuffer(map, callback)`` or ``RingBuffer([map1, map2], callback)``; :meth:`add` more
+    (each with its own callback and type). ``type`` decodes records for the callback (see
+    :mod:`pybpf.events.decode`: a ctypes type, a ``struct.Struct``, ``(btf, type_id)``, or a
+    BTF type name such as ``"struct event"`` with ``btf=`` or a map loaded from an object).
+
+    A callback that returns anything but None/0/False stops the consumption right after its
+    record, and :meth:`poll`/:meth:`consume` return that value instead of a count (libbpf's
+    callbacks stop by returning an error). An exception in a callback propagates; its record
+    counts as consumed. Use from one thread at a time. Needs Linux 5.8+.
+    """
+
+    def __init__(self, map_or_maps: Any = None, callback: Callback | None = None, *, type: Any = None,
+                 btf: Any = None) -> None:
+        self._epoll = Epoll("ring buffer")
+        self.rings: list[Ring] = []
+        try:
+            if map_or_maps is not None:
+                maps: Iterable[Any] = map_or_maps if isinstance(map_or_maps, (list, tuple)) else [map_or_maps]
+                for m in maps:
+                    self.add(m, callback, type=type, btf=btf)
+        except BaseException:
+            self.close()
+            raise
+
+    def add(self, map: Any, callback: Callback | None = None, *, type: Any = None,
+            btf: Any = None) -> Ring:
+        """Map another ring buffer (a :class:`pybpf.Map` or a descriptor) into this poller."""
+        from pybpf.sys import uapi
+
+        if self._epoll.closed:
+            raise ClosedError("ring buffer is closed")
+        m, owned = _as_map(map, int(uapi.BPF_MAP_TYPE_RINGBUF), "ring buffer")
+        try:
+            rtype = record_type(type, btf=btf, map=m, what=f"ring buffer {m._label()}")
+            ring = Ring(m, callback, rtype, len(self.rings), owned)
+        except BaseException:
+            if owned:
+                m.close()
+            raise
+        try:
+            self._epoll.register(m.fileno(), EPOLLIN, ring, what=ring.what)
+        except BaseException:
+            ring.close()
+            raise
+        self.rings.append(ring)
+        return ring
+
+    def _ring(self, ring: int | Ring | Any) -> Ring:
+        if isinstance(ring, Ring):
+            return ring
+        if isinstance(ring, int):
+            try:
+                return self.rings[ring]
+            except IndexError:
+                raise InvalidArgumentError(f"ring buffer has no ring {ring} ({len(self.rings)} added)") from None
+        for r in self.rings:
+            if r.map is ring:
+                return r
+        raise InvalidArgumentError(f"ring buffer: {ring!r} was not added")
+
+    def wait(self, timeout: float | None = None) -> list[Ring]:
+        """Block up to ``timeout`` seconds (None: forever) until a ring has data; returns the
+        rings that have (empty on timeout) without consuming anything."""
+        return [ring for ring, _ in self._epoll.wait(timeout, len(self.rings) or 1)]
+
+    def poll(self, timeout: float | None = None) -> int:
+        """Wait up to ``timeout`` seconds (None: forever, 0: not at all) for data, then hand
+        the records of the rings that have data to their callbacks. Returns the number of
+        records (or a callback's stop value)."""
+        total = 0
+        for ring, _ in self._epoll.wait(timeout, len(self.rings) or 1):
+            n, stop = ring._consume()
+            total += n
+            if stop:
+                return stop
+        return total
+
+    def consume(self) -> int:
+        """Hand every available record of every ring to its callback without waiting; returns
+        the number of records (or a callback's stop value)."""
+        if self._epoll.closed:
+            raise ClosedError("ring buffer is closed")
+        total = 0
+        for ring in self.rings:
+            if ring.callback is None:
+                continue
+            n, stop = ring._consume()
+            total += n
+            if stop:
+                return stop
+        return total
+
+    def read_batch(self, out: Any = None, max_records: int | None = None, *, ring: Any = 0) -> RecordBatch:
+        """:meth:`Ring.read_batch` on ``ring`` (index, Ring or map; default the first)."""
+        return self._ring(ring).read_batch(out, max_records)
+
+    def read_array(self, dtype: Any = None, max_records: int | None = None, *, out: Any = None,
+                   ring: Any = 0) -> Any:
+        """:meth:`Ring.read_array` on ``ring`` (index, Ring or map; default the first)."""
+        return self._ring(ring).read_array(dtype, max_records, out=out)
+
+    def fileno(self) -> int:
+        """The epoll descriptor: readable when any ring has data (for selectors/asyncio)."""
+        return self._epoll.fileno()
+
+    @property
+    def closed(self) -> bool:
+        return self._epoll.closed
+
+    def close(self) -> None:
+        """Unmap every ring and close the epoll instance (safe to call twice)."""
+        for ring in self.rings:
+            self._epoll.unregister(ring.map.fileno()) if not ring.map.closed else None
+            ring.close()
+        self._epoll.close()
+
+    def __enter__(self) -> RingBuffer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<RingBuffer {len(self.rings)} ring(s){' closed' if self.closed else ''}>"
