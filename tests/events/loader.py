@@ -52,10 +52,13 @@ class Loaded:
 
     maps: dict[str, Map] = field(default_factory=dict)
     progs: dict[str, Program] = field(default_factory=dict)
+    fds: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
         for p in self.progs.values():
             p.close()
+        for f in self.fds:
+            f.close()
         for m in self.maps.values():
             m.close()
 
@@ -64,6 +67,27 @@ class Loaded:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def func_btf(nfuncs: int) -> bytes:
+    """Raw BTF with ``int (void)`` as type 1 and ``nfuncs`` FUNCs of it (ids 3...): enough
+    func_info for the verifier to accept subprograms (callbacks) of a program."""
+    strings = b"\0int\0" + b"".join(b"f%d\0" % i for i in range(nfuncs))
+    types = struct.pack("<IIII", 1, 1 << 24, 4, (1 << 24) | 32)          # [1] INT int, signed
+    types += struct.pack("<III", 0, 13 << 24, 1)                          # [2] FUNC_PROTO int(void)
+    off = 5
+    for i in range(nfuncs):
+        linkage = 1 if i == 0 else 0
+        types += struct.pack("<III", off, (12 << 24) | linkage, 2)       # FUNC f<i>
+        off += len(b"f%d\0" % i)
+    hdr = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
+    return hdr + types + strings
+
+
+def load_btf(data: bytes) -> Any:
+    from pybpf.sys.commands import btf_load
+
+    return btf_load(data, what="test BTF")
 
 
 def _map_defs(elf: ELFFile, btf: BTF) -> dict[str, dict[str, int]]:
@@ -193,6 +217,14 @@ def _load_program(elf: ELFFile, out: Loaded, sec: Any, fn: Any, kind: tuple[str,
     kw: dict[str, Any] = {}
     if attach is not None:
         kw["expected_attach_type"] = attach
+    if needs_text:
+        # subprograms (callbacks) need func_info: one generic FUNC per function
+        starts = [0] + sorted(main_len + f.value // 8 for f in elf.symbols()
+                              if text is not None and f.section_index == text.index and f.type == 2)
+        btf_fd = load_btf(func_btf(len(starts)))
+        out.fds.append(btf_fd)
+        kw["btf"] = btf_fd
+        kw["func_info"] = b"".join(struct.pack("<II", start, 3 + i) for i, start in enumerate(starts))
     if sec.name.startswith("iter/"):
         assert vmlinux is not None, "iter programs need vmlinux BTF"
         kw["attach_btf_id"] = vmlinux.find_one("bpf_iter_" + sec.name[len("iter/"):], Kind.FUNC)

@@ -57,6 +57,16 @@ struct {
 	__type(value, struct config);
 } config SEC(".maps");
 
+/* bpf_ringbuf_query() results: the kernel's own view of the ring (rb_query) */
+enum { Q_AVAIL, Q_SIZE, Q_CONS, Q_PROD, NQUERY };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NQUERY);
+	__type(key, __u32);
+	__type(value, __u64);
+} query SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -154,6 +164,25 @@ int rb_variable(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	count(SUBMITTED);
+	return XDP_PASS;
+}
+
+static __always_inline void store(__u32 idx, __u64 value)
+{
+	__u64 *v = bpf_map_lookup_elem(&query, &idx);
+
+	if (v)
+		*v = value;
+}
+
+/* The kernel's positions of ring "rb", for checking what the consumer published. */
+SEC("xdp")
+int rb_query(struct xdp_md *ctx)
+{
+	store(Q_AVAIL, bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA));
+	store(Q_SIZE, bpf_ringbuf_query(&rb, BPF_RB_RING_SIZE));
+	store(Q_CONS, bpf_ringbuf_query(&rb, BPF_RB_CONS_POS));
+	store(Q_PROD, bpf_ringbuf_query(&rb, BPF_RB_PROD_POS));
 	return XDP_PASS;
 }
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from pybpf.events.batch import RecordBatch
 from pybpf.events.decode import RecordType, record_type
+from pybpf.events.perfbuf import PerfBuffer
 from pybpf.events.ringbuf import Ring, RingBuffer
+from pybpf.events.user_ringbuf import Sample, UserRingBuffer
 
-__all__ = ["RecordBatch", "RecordType", "Ring", "RingBuffer", "record_type"]
+__all__ = ["PerfBuffer", "RecordBatch", "RecordType", "Ring", "RingBuffer", "Sample", "UserRingBuffer",
+           "record_type"]

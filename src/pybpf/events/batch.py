@@ -130,7 +130,7 @@ class RecordBatch:
         out = array("Q")
         for o, c, ln in self._runs:
             p = (ln + 7) & ~7
-            out.extend(range(o, o + c * p, p))
+            out.extend(range(o, o + c * p, p) if p else array("Q", [o]) * c)
         return out
 
     @property
@@ -153,7 +153,7 @@ class RecordBatch:
         buf = self.buffer
         for o, c, ln in self._runs:
             p = (ln + 7) & ~7
-            for off in range(o, o + c * p, p):
+            for off in (range(o, o + c * p, p) if p else [o] * c):
                 yield buf[off: off + ln]
 
     def __getitem__(self, index: int) -> memoryview:
