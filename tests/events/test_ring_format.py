@@ -96,12 +96,12 @@ def test_callback_pass_matches_the_format(records, start_slot):
 
 
 @settings(max_examples=300, deadline=None)
-@given(records_strategy, st.integers(0, 4095), st.integers(1, 70))
-def test_batch_pass_matches_the_format(records, start_slot, max_records):
+@given(records_strategy, st.integers(0, 4095), st.integers(1, 70), st.booleans())
+def test_batch_pass_matches_the_format(records, start_slot, max_records, headers):
     size = 8192
     ring, expected, end = make_ring(records, size, start=start_slot * 8 * 1000)
     try:
-        batch = ring.read_batch(bytearray(size), max_records=max_records)
+        batch = ring.read_batch(bytearray(size), max_records=max_records, headers=headers)
         assert [bytes(r) for r in batch] == expected[:max_records]
         assert list(batch.lengths) == [len(p) for p in expected[:max_records]]
         if max_records > len(expected):          # else trailing discards may remain

@@ -398,6 +398,50 @@ def test_read_batch_into_a_preallocated_buffer(load_events):
     assert kernel_view(obj)[0] == FIXED_SLOT
 
 
+def test_read_batch_keeping_headers(load_events):
+    """headers=True copies the ring's bytes as they are: each record after its 8-byte header
+    (the length word, then the page offset), one copy per run."""
+    np = pytest.importorskip("numpy")
+    n = 500
+    obj = load_events(SRC, sizes={"rb": 1 << 20})
+    configure(obj, discard_every=10, wakeup=BPF_RB_NO_WAKEUP)
+    produce(obj, "rb_fixed", n)
+    with RingBuffer(obj.maps["rb"]) as rb:
+        batch = rb.read_batch(bytearray(1 << 20), headers=True)
+    expected = [s for s in range(n) if s % 10 != 9]
+    assert batch.count == len(expected) and batch.length == FIXED.size
+    # discarded records are not copied: the others stay one stride apart
+    assert batch.runs() == [(8, len(expected), FIXED.size, FIXED_SLOT)]
+    offsets = list(batch.offsets)
+    assert [check_fixed(r) for r in batch] == expected
+    for off in offsets:
+        assert struct.unpack_from("=I", batch.buffer, off - 8)[0] == FIXED.size
+    view = np.ndarray((batch.count,), np.dtype("<u8"), buffer=batch.buffer, offset=offsets[0],
+                      strides=(batch.stride,))
+    assert view.tolist() == expected
+
+
+def test_batch_numpy_views(load_events):
+    np = pytest.importorskip("numpy")
+    obj = load_events(SRC, sizes={"rb": 1 << 20})
+    configure(obj, wakeup=BPF_RB_NO_WAKEUP)
+    dtype = np.dtype([("seq", "<u8"), ("cpu", "<u4"), ("magic", "<u4"), ("square", "<u8"),
+                      ("inverse", "<u8")])
+    with RingBuffer(obj.maps["rb"]) as rb:
+        produce(obj, "rb_fixed", 100)
+        packed = rb.read_batch()
+        produce(obj, "rb_fixed", 100)
+        raw = rb.read_batch(headers=True)
+        assert raw.stride == FIXED_SLOT and packed.stride == FIXED.size
+        assert packed.as_numpy(dtype)["seq"].tolist() == list(range(100))
+        assert raw.as_numpy(dtype)["seq"].tolist() == list(range(100, 200))
+        assert (raw.as_numpy(dtype)["square"] == raw.as_numpy(dtype)["seq"] ** 2).all()
+        with pytest.raises(InvalidArgumentError):
+            raw.as_ctypes(FixedEvent)               # not back to back
+        with pytest.raises(InvalidArgumentError):
+            packed.as_numpy(np.dtype((np.uint8, 64)))   # records are only 32 bytes
+
+
 def test_read_batch_mixed_lengths(load_events):
     n = 300
     obj = load_events(SRC, sizes={"rb": 1 << 20})

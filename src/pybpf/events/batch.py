@@ -62,17 +62,33 @@ def writable_view(out: Any, what: str) -> memoryview:
     return view.cast("B") if view.format != "B" or view.ndim != 1 else view
 
 
+#: Bytes of ring a column-wise copy works on at a time (about an L2 cache): each column pass
+#: then reads memory that the previous pass brought into the cache.
+COPY_BLOCK = 256 << 10
+#: Wider records are copied one by one (a slice assignment each), which is then faster.
+MAX_COLUMNS = 24
+
+
 def copy_run(dst: memoryview, dst_q: memoryview, d: int, src: memoryview, src_q: memoryview,
              s: int, count: int, stride: int, padded: int) -> None:
     """Copy ``count`` records of ``padded`` bytes (a multiple of 8) found every ``stride`` bytes
     from ``src`` offset ``s`` to ``dst`` offset ``d``, back to back. ``*_q`` are the same buffers
-    viewed as u64; all offsets are multiples of 8."""
+    viewed as u64; all offsets are multiples of 8.
+
+    Narrow records are copied one 8-byte column at a time (a strided slice assignment copies a
+    column of every record in C), in blocks of records that fit in the cache; wide records, and
+    records wider than the run is long, are copied one by one."""
     cols = padded >> 3
-    if cols <= count:
-        dq, sq, sstep = d >> 3, s >> 3, stride >> 3
-        dend, send = dq + count * cols, sq + count * sstep
-        for j in range(cols):
-            dst_q[dq + j: dend + j: cols] = src_q[sq + j: send + j: sstep]
+    if cols <= count and cols <= MAX_COLUMNS:
+        sstep = stride >> 3
+        block = max(16, COPY_BLOCK // stride)
+        dq, sq = d >> 3, s >> 3
+        while count > 0:
+            k = min(block, count)
+            dend, send = dq + k * cols, sq + k * sstep
+            for j in range(cols):
+                dst_q[dq + j: dend + j: cols] = src_q[sq + j: send + j: sstep]
+            dq, sq, count = dend, send, count - k
     else:
         for i in range(count):
             o = s + i * stride
@@ -83,33 +99,34 @@ def copy_run(dst: memoryview, dst_q: memoryview, d: int, src: memoryview, src_q:
 class RecordBatch:
     """Records copied out of a ring buffer by ``read_batch``.
 
-    ``buffer`` is the output buffer (a byte ``memoryview``); ``count`` records were written to it,
-    ``nbytes`` bytes in all. Record ``i`` is ``buffer[offsets[i]:offsets[i] + lengths[i]]``;
-    records start 8-byte aligned, back to back. When every record has the same length
-    (``length``), they sit every ``stride`` bytes from offset 0, so a ctypes array
-    (:meth:`as_ctypes`), ``struct.iter_unpack`` or ``numpy.frombuffer`` reads them in one call.
+    ``buffer`` is the output buffer (a byte ``memoryview``); ``count`` records were written to
+    it, using its first ``nbytes`` bytes. Record ``i`` is
+    ``buffer[offsets[i]:offsets[i] + lengths[i]]``. Records are kept in runs of equally long
+    records at a fixed ``stride``: with the default layout records sit back to back, each
+    8-byte aligned (stride = length rounded up to 8), so a ctypes array (:meth:`as_ctypes`),
+    ``struct.iter_unpack`` or ``numpy.frombuffer`` reads them in one call; with
+    ``headers=True`` the ring's bytes were copied as they are (an 8-byte header before each
+    record), and :meth:`as_numpy` still views them without a copy.
     """
 
     __slots__ = ("buffer", "count", "nbytes", "_runs")
 
-    def __init__(self, buffer: memoryview, runs: list[tuple[int, int, int]] | None = None) -> None:
+    def __init__(self, buffer: memoryview) -> None:
         self.buffer = buffer
-        self._runs: list[tuple[int, int, int]] = runs if runs is not None else []   # (offset, count, length)
-        self.count = sum(r[1] for r in self._runs)
-        self.nbytes = sum(r[1] * ((r[2] + 7) & ~7) for r in self._runs)
+        self._runs: list[tuple[int, int, int, int]] = []   # (offset, count, length, stride)
+        self.count = 0
+        self.nbytes = 0
 
-    def _add(self, offset: int, count: int, length: int) -> None:
+    def _add(self, offset: int, count: int, length: int, stride: int, end: int) -> None:
         runs = self._runs
-        if runs:
-            o, c, ln = runs[-1]
-            if ln == length and o + c * ((ln + 7) & ~7) == offset:
-                runs[-1] = (o, c + count, ln)
-                self.count += count
-                self.nbytes += count * ((length + 7) & ~7)
-                return
-        runs.append((offset, count, length))
         self.count += count
-        self.nbytes += count * ((length + 7) & ~7)
+        self.nbytes = end
+        if runs:
+            o, c, ln, st = runs[-1]
+            if ln == length and st == stride and o + c * st == offset:
+                runs[-1] = (o, c + count, ln, st)
+                return
+        runs.append((offset, count, length, stride))
 
     @property
     def length(self) -> int | None:
@@ -119,31 +136,36 @@ class RecordBatch:
 
     @property
     def stride(self) -> int | None:
-        """Distance between records when they all have the same length (``length`` rounded up
-        to 8), else None."""
-        ln = self.length
-        return None if ln is None else (ln + 7) & ~7
+        """The distance between consecutive records when it is the same throughout (and the
+        records equally long), else None."""
+        runs = self._runs
+        if not runs:
+            return None
+        _, _, length, stride = runs[0]
+        for (o1, c1, _, _), (o2, _, ln2, st2) in zip(runs, runs[1:]):
+            if (ln2, st2) != (length, stride) or o2 != o1 + c1 * stride:
+                return None
+        return stride
 
     @property
     def offsets(self) -> array:
         """Byte offset of each record in :attr:`buffer` (``array('Q')``, built on demand)."""
         out = array("Q")
-        for o, c, ln in self._runs:
-            p = (ln + 7) & ~7
-            out.extend(range(o, o + c * p, p) if p else array("Q", [o]) * c)
+        for o, c, _ln, st in self._runs:
+            out.extend(range(o, o + c * st, st) if st else array("Q", [o]) * c)
         return out
 
     @property
     def lengths(self) -> array:
         """Length of each record (``array('I')``, built on demand)."""
         out = array("I")
-        for _, c, ln in self._runs:
+        for _, c, ln, _st in self._runs:
             out.extend(array("I", [ln]) * c)
         return out
 
-    def runs(self) -> list[tuple[int, int, int]]:
-        """``[(offset, count, length), ...]``: ``count`` records of ``length`` bytes each, the
-        first at ``offset``, one every ``length`` rounded up to 8."""
+    def runs(self) -> list[tuple[int, int, int, int]]:
+        """``[(offset, count, length, stride), ...]``: ``count`` records of ``length`` bytes,
+        the first at ``offset``, one every ``stride`` bytes."""
         return list(self._runs)
 
     def __len__(self) -> int:
@@ -151,9 +173,8 @@ class RecordBatch:
 
     def __iter__(self) -> Iterator[memoryview]:
         buf = self.buffer
-        for o, c, ln in self._runs:
-            p = (ln + 7) & ~7
-            for off in (range(o, o + c * p, p) if p else [o] * c):
+        for o, c, ln, st in self._runs:
+            for off in (range(o, o + c * st, st) if st else [o] * c):
                 yield buf[off: off + ln]
 
     def __getitem__(self, index: int) -> memoryview:
@@ -161,27 +182,48 @@ class RecordBatch:
             index += self.count
         if not 0 <= index < self.count:
             raise IndexError("record index out of range")
-        for o, c, ln in self._runs:
+        for o, c, ln, st in self._runs:
             if index < c:
-                off = o + index * ((ln + 7) & ~7)
+                off = o + index * st
                 return self.buffer[off: off + ln]
             index -= c
         raise IndexError("record index out of range")  # pragma: no cover
 
+    def _uniform(self, size: int, what: str) -> tuple[int, int]:
+        st = self.stride
+        ln = self.length
+        if st is None or ln is None or ln < size:
+            raise InvalidArgumentError(
+                f"batch records are {ln if ln is not None else 'of mixed lengths'}"
+                f"{'' if st is None else f' every {st} bytes'}; {what} needs equally long records "
+                f"of at least {size} bytes at one stride")
+        return self._runs[0][0], st
+
     def as_ctypes(self, ctype: Any) -> Any:
         """The records as a ctypes array ``(ctype * count)`` sharing :attr:`buffer` (no copy).
 
-        Needs equally long records whose stride is ``sizeof(ctype)``."""
+        Needs equally long records, back to back at a stride of ``sizeof(ctype)``."""
         import ctypes
 
         size = ctypes.sizeof(ctype)
         if self.count == 0:
             return (ctype * 0)()
-        if self.stride != size or (self.length or 0) > size:
-            raise InvalidArgumentError(
-                f"batch records are {self.length if self.length is not None else 'of mixed'} "
-                f"bytes every {self.stride} bytes; {getattr(ctype, '__name__', ctype)} is {size} bytes")
-        return (ctype * self.count).from_buffer(self.buffer)
+        first, st = self._uniform(size, getattr(ctype, "__name__", "the ctypes type"))
+        if st != size:
+            raise InvalidArgumentError(f"batch records are {st} bytes apart; "
+                                       f"{getattr(ctype, '__name__', ctype)} is {size} bytes")
+        return (ctype * self.count).from_buffer(self.buffer, first)
+
+    def as_numpy(self, dtype: Any) -> Any:
+        """The records as a numpy array of ``dtype`` viewing :attr:`buffer` (no copy), with the
+        batch's stride (works for both layouts). Needs numpy."""
+        import numpy as np
+
+        dt = np.dtype(dtype)
+        if self.count == 0:
+            return np.empty(0, dt)
+        first, st = self._uniform(dt.itemsize, "as_numpy")
+        return np.ndarray((self.count,), dt, buffer=self.buffer, offset=first, strides=(st,))
 
     def __repr__(self) -> str:
         return f"<RecordBatch {self.count} records, {self.nbytes} bytes>"

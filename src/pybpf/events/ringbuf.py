@@ -214,14 +214,17 @@ class Ring:
 
     # ------------------------------------------------------------------ batches
 
-    def read_batch(self, out: Any = None, max_records: int | None = None) -> RecordBatch:
+    def read_batch(self, out: Any = None, max_records: int | None = None, *,
+                   headers: bool = False) -> RecordBatch:
         """Copy available records into ``out`` (a writable buffer; default: a new bytearray
         big enough for everything available) in one pass and consume them.
 
-        Records land back to back, 8-byte aligned, headers stripped; the returned
-        :class:`RecordBatch` says where. Stops at ``max_records``, when ``out`` is full, or at a
-        record still being written. Discarded records are skipped. The consumer position is
-        published once, after the copy.
+        By default records land back to back, 8-byte aligned, headers stripped. With
+        ``headers=True`` the ring's bytes are copied as they are (each record after its 8-byte
+        header, padded to 8), one memory copy per run of records: the fastest layout, read
+        through the returned :class:`RecordBatch`'s offsets or :meth:`RecordBatch.as_numpy`.
+        Stops at ``max_records``, when ``out`` is full, or at a record still being written.
+        Discarded records are skipped. The consumer position is published once, after the copy.
         """
         self._check()
         cons_q, prod_q, hdr, data = self._cons_q, self._prod_q, self._hdr, self._prod_b
@@ -252,8 +255,8 @@ class Ring:
                     self.discarded += 1
                     continue
                 stride = (ln + 15) & ~7
-                padded = stride - HEADER_SIZE
-                room = (cap - d) // padded if padded else (1 << 62)
+                step = stride if headers else stride - HEADER_SIZE     # bytes per record in out
+                room = (cap - d) // step if step else (1 << 62)
                 if room == 0:
                     if count == 0:
                         raise NoSpaceError(f"{self.what}: out has {cap - d} bytes, too small for a "
@@ -263,10 +266,14 @@ class Ring:
                 if limit != -1:
                     k = min(k, limit - count)
                 k = min(k, room)
-                if padded:
-                    copy_run(dst, dst_q, d, data, src_q, off + HEADER_SIZE, k, stride, padded)
-                batch._add(d, k, ln)
-                d += k * padded
+                if headers:
+                    dst[d: d + k * stride] = data[off: off + k * stride]
+                    batch._add(d + HEADER_SIZE, k, ln, stride, d + k * stride)
+                else:
+                    if step:
+                        copy_run(dst, dst_q, d, data, src_q, off + HEADER_SIZE, k, stride, step)
+                    batch._add(d, k, ln, step, d + k * step)
+                d += k * step
                 cons += k * stride
                 count += k
         finally:
@@ -453,9 +460,10 @@ class RingBuffer:
                 return stop
         return total
 
-    def read_batch(self, out: Any = None, max_records: int | None = None, *, ring: Any = 0) -> RecordBatch:
+    def read_batch(self, out: Any = None, max_records: int | None = None, *, headers: bool = False,
+                   ring: Any = 0) -> RecordBatch:
         """:meth:`Ring.read_batch` on ``ring`` (index, Ring or map; default the first)."""
-        return self._ring(ring).read_batch(out, max_records)
+        return self._ring(ring).read_batch(out, max_records, headers=headers)
 
     def read_array(self, dtype: Any = None, max_records: int | None = None, *, out: Any = None,
                    ring: Any = 0) -> Any:
