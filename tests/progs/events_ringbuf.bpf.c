@@ -57,6 +57,15 @@ struct {
 	__type(value, struct config);
 } config SEC(".maps");
 
+/* Never used by the programs: it puts struct fixed_event into the object's BTF (clang emits
+ * types of globals and maps, not of local variables) for the BTF-typed decoding tests. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fixed_event);
+} fixed_event_type SEC(".maps");
+
 /* bpf_ringbuf_query() results: the kernel's own view of the ring (rb_query) */
 enum { Q_AVAIL, Q_SIZE, Q_CONS, Q_PROD, NQUERY };
 

@@ -36,8 +36,11 @@ def do_tracelog(ctx: Context, args: list[str]) -> int:
     """``pybpf prog tracelog``."""
     if args:
         raise CLIError(f"too many arguments: {' '.join(args)}")
-    info = (lambda msg: ctx.err.write(msg + "\n")) if not ctx.json else None
-    pipe = find_trace_pipe(mount=not ctx.extra.get("nomount", False), info=info)
+    def info(msg: str) -> None:
+        ctx.err.write(msg + "\n")
+
+    pipe = find_trace_pipe(mount=not ctx.extra.get("nomount", False),
+                           info=None if ctx.json else info)
 
     def stop(signum: int, frame: Any) -> None:
         raise _Stop()

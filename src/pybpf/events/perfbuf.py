@@ -66,7 +66,6 @@ class CPUBuffer:
         attr.sample_period = 1
         attr.wakeup_events = wakeup_events
         self.fd: FD | None = perf_event_open(attr, pid=-1, cpu=cpu, what=self.what)
-        self._mm = None
         try:
             self._mm = map_shared(self.fd.fileno(), (page_count + 1) * PAGE_SIZE, 0, write=True,
                                   what=self.what)

@@ -48,7 +48,8 @@ def _unescape(field: str) -> str:
     # /proc/mounts escapes space, tab, newline and backslash as \ooo
     out, i = [], 0
     while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) + 0 and field[i + 1:i + 4].isdigit():
+        octal = field[i + 1:i + 4]
+        if field[i] == "\\" and len(octal) == 3 and all(c in "01234567" for c in octal):
             out.append(chr(int(field[i + 1:i + 4], 8)))
             i += 4
         else:
