@@ -14,6 +14,14 @@ import os
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests must not fail because a loaded 2-core machine was slow (no deadlines), and CI
+# runs must be reproducible (derandomized: the same examples every run; locally, random).
+settings.register_profile("pybpf", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("pybpf-ci", parent=settings.get_profile("pybpf"), derandomize=True,
+                          database=None, print_blob=True)
+settings.load_profile("pybpf-ci" if os.environ.get("CI") else "pybpf")
 
 REQUIRE_KERNEL = os.environ.get("PYBPF_REQUIRE_KERNEL") == "1"
 
@@ -176,3 +184,23 @@ def compile_bpf(tmp_path_factory):
         return str(obj)
 
     return build
+
+
+VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
+
+
+@pytest.fixture(scope="session")
+def vmlinux_h(tmp_path_factory):
+    """Include directory holding a ``vmlinux.h`` that pybpf itself generated from the running
+    kernel's BTF (/sys/kernel/btf/vmlinux): ``compile_bpf("x.bpf.c", include_dirs=(vmlinux_h,))``."""
+    if not os.path.exists(VMLINUX_BTF):
+        skip_or_fail(f"kernel has no BTF ({VMLINUX_BTF} missing)")
+    from pybpf.btf import BTF
+    from pybpf.btf.dump_c import dump_c
+
+    with open(VMLINUX_BTF, "rb") as f:
+        text = dump_c(BTF.parse(f.read()))
+    out_dir = tmp_path_factory.mktemp("vmlinux_h")
+    with open(out_dir / "vmlinux.h", "w", encoding="utf-8", errors="surrogateescape") as f:
+        f.write(text)
+    return str(out_dir)

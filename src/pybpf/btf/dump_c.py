@@ -1,0 +1,972 @@
+"""BTF → C header (``bpftool btf dump ... format c``), byte for byte what bpftool 7.1 prints.
+
+This module is the single place that decides in which order, and in which C syntax, BTF types
+are written out. The rules are libbpf 1.1's (``btf_dump.c``, which bpftool 7.1 links):
+
+Ordering
+    Every type id is visited in id order. A depth-first walk ("ordering") collects the named
+    definitions a type needs *before* it: a struct/union embedded by value (a *strong* link)
+    must be complete first; one reached through a pointer only needs a forward declaration
+    (a *weak* link), unless it is anonymous (then it is written inline, so its own members
+    become strong links). Typedefs behave like structs here. Named enums and fwds are always
+    definitions of their own; anonymous enums too when nothing refers to them (top-level
+    constants).
+
+Emission
+    The collected definitions are written in that order. Writing a struct first makes sure
+    every type its members mention is declared: named structs that are not yet complete get
+    a forward declaration (``struct foo;``), typedefs that are only needed through a pointer
+    are written early. Anonymous structs, unions and enums are written inline, indented one
+    tab per level.
+
+C syntax of a member or typedef
+    The chain of BTF types (pointer → const → array → ...) is turned inside out into a C
+    declarator: modifiers go left of a base type but right of a ``*``, arrays and function
+    prototypes wrap what is outside them in parentheses.
+
+Layout
+    Bitfields are written with their width; gaps between members (and at the end of a struct)
+    become anonymous ``long: N;``/``int: N;``/... padding fields, chosen so clang reproduces the
+    BTF's exact offsets; a struct whose members are not naturally aligned, or whose size is
+    not a multiple of its alignment, gets ``__attribute__((packed))``.
+
+Names
+    A struct/union/enum name seen for the second time gets a ``___2`` suffix (``___3`` ...),
+    in the order names are first written; typedef names and enumerators share a second
+    namespace. Forward declarations and empty enums keep their names. (Like libbpf, the
+    names of ints take part in the first namespace when an int is first met during emission.)
+
+Quirks of libbpf 1.1 kept on purpose, since the output must be bpftool's: a prototype's return
+type does not count as a reference; ``const``/``volatile`` on an array or a function prototype
+are dropped; enums carry no size attributes (a 1-byte enum is written as a plain enum); no
+``__attribute__((aligned))`` is ever written; type tags become
+``__attribute__((btf_type_tag("...")))`` and decl tags are not written.
+
+The dump works on :class:`pybpf.btf.dump_c_tables.TypeTables` (the raw records as flat tables)
+rather than on decoded model objects, so that a whole vmlinux is dumped in one pass with no
+per-type object cost.
+"""
+
+from __future__ import annotations
+
+import gc
+from itertools import compress
+from operator import itemgetter
+from typing import Iterable, Sequence
+
+from pybpf.errors import BTFError
+from pybpf.btf.dump_c_tables import TypeTables
+from pybpf.btf.spec import BTF
+
+__all__ = ["dump_c", "HEADER", "FOOTER", "FORMAT_VERSION"]
+
+#: Bumped whenever the output of :func:`dump_c` for the same BTF could change, so a cache of
+#: dumps (keyed by the BTF's content) can include it in its key.
+FORMAT_VERSION = 1
+
+#: What bpftool prints before the first type.
+HEADER = (
+    "#ifndef __VMLINUX_H__\n"
+    "#define __VMLINUX_H__\n"
+    "\n"
+    "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
+    "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n"
+    "#endif\n"
+    "\n"
+)
+#: What bpftool prints after the last type.
+FOOTER = (
+    "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
+    "#pragma clang attribute pop\n"
+    "#endif\n"
+    "\n"
+    "#endif /* __VMLINUX_H__ */\n"
+)
+
+# Kind numbers as plain ints (comparisons against IntEnum members are slower in hot loops).
+_INT, _PTR, _ARRAY, _STRUCT, _UNION, _ENUM, _FWD, _TYPEDEF = 1, 2, 3, 4, 5, 6, 7, 8
+_VOLATILE, _CONST, _RESTRICT, _FUNC, _FUNC_PROTO, _VAR, _DATASEC = 9, 10, 11, 12, 13, 14, 15
+_FLOAT, _DECL_TAG, _TYPE_TAG, _ENUM64 = 16, 17, 18, 19
+
+# order/emit states
+_NOT, _BUSY, _DONE = 0, 1, 2
+
+#: Kinds the ordering pass only marks as done (they never produce C output by themselves).
+_SKIP_KINDS = (_FUNC, _VAR, _DATASEC, _DECL_TAG)
+#: Kinds the decl-chain builder follows through ``type``.
+_CHAIN_THROUGH = frozenset({_PTR, _VOLATILE, _CONST, _RESTRICT, _FUNC_PROTO, _TYPE_TAG})
+#: libbpf's btf_is_mod().
+_MODS = frozenset({_VOLATILE, _CONST, _RESTRICT, _TYPE_TAG})
+#: Kinds btf__resolve_size() reads ``size`` of, and those it looks through.
+_SIZED = frozenset({_INT, _STRUCT, _UNION, _ENUM, _ENUM64, _DATASEC, _FLOAT})
+_SIZE_THROUGH = frozenset({_TYPEDEF, _VOLATILE, _CONST, _RESTRICT, _VAR, _DECL_TAG, _TYPE_TAG})
+_ALIGN_THROUGH = frozenset({_TYPEDEF, _VOLATILE, _CONST, _RESTRICT, _TYPE_TAG})
+_MAX_RESOLVE_DEPTH = 32
+_U32_MAX = 0xFFFFFFFF
+
+#: libbpf writes a typedef for these GCC-internal base types when it meets the INT.
+_MISSING_BASE_TYPES = {
+    "__Poly8_t": "unsigned char",
+    "__Poly16_t": "unsigned short",
+    "__Poly64_t": "unsigned long long",
+    "__Poly128_t": "unsigned __int128",
+}
+
+#: Indentation: one tab per level, at most 13 (libbpf's prefix buffer).
+_PFX = ["\t" * i for i in range(14)]
+_NL_PFX = ["\n" + p for p in _PFX]
+
+#: Bitfield sizes of a struct without the kflag (all zero, for any vlen), shared by all.
+_NO_BITFIELDS: tuple[int, ...] = (0,) * 0x10000
+
+#: Stands for the declared name while a declarator is built, so the declarator can be cached
+#: and reused with other names (BTF strings cannot contain NUL).
+_NAME_SLOT = "\0"
+
+
+class _Cycle(Exception):
+    """A cycle of by-value containment that no forward declaration can break."""
+
+
+def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
+    """The C header bpftool 7.1 prints for ``btf`` (``bpftool btf dump ... format c``).
+
+    With ``roots``, only those type ids and what they need are dumped, in that order (what
+    bpftool does for ``btf dump map ... format c``); otherwise every type is. Split BTF dumps
+    its base's types too, as bpftool does.
+
+    Names are copied as they are; bytes that are not UTF-8 come back as surrogate escapes,
+    so ``text.encode("utf-8", "surrogateescape")`` is exactly what bpftool writes (write the
+    text with ``errors="surrogateescape"``).
+
+    Raises :class:`BTFError` for BTF that cannot be turned into C: a by-value type cycle
+    (libbpf's "unsatisfiable type cycle"), a reference to a type id that does not exist, a
+    string offset past the string section, nesting too deep for the interpreter's recursion
+    limit. Where libbpf itself would crash (a division by an alignment of 0 in malformed
+    BTF), this raises too.
+    """
+    # The dump makes ~10^5 small containers that all live to the end; cyclic GC passes over
+    # them find nothing to free, so they are skipped for its duration.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    tables: TypeTables | None = None
+    try:
+        tables = TypeTables(btf)
+        pieces = _dump(tables, None if roots is None else list(roots))
+    except _Cycle as exc:
+        raise BTFError(f"unsatisfiable type cycle, id:[{exc.args[0]}]") from None
+    except (IndexError, KeyError, ValueError, ZeroDivisionError, OverflowError, RecursionError) as exc:
+        # The fast path trusts the tables; find out what was wrong with the input.
+        if tables is not None:
+            tables.check()
+        if isinstance(exc, RecursionError):
+            raise BTFError("BTF type graph nests too deeply (or loops) to be dumped as C") from None
+        raise BTFError(f"BTF cannot be dumped as C: {type(exc).__name__}: {exc}") from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return "".join(pieces)
+
+
+def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
+    """Order and emit; returns the output pieces (joined by the caller)."""
+    W = tb.words
+    WO = tb.woff
+    K = tb.kinds
+    n = tb.count
+    ptr_sz = tb.ptr_size
+    pads = (("long", ptr_sz * 8), ("int", 32), ("short", 16), ("char", 8))
+
+    ostate = bytearray(n)
+    ostate[0] = _DONE
+    estate = bytearray(n)
+    estate[0] = _DONE
+    fwd_done = bytearray(n)
+    resolved: list[str | None] = [None] * n
+    resolved[0] = ""
+    type_names: dict[str, int] = {}
+    ident_names: dict[str, int] = {}
+    # Per-id caches are lists (indexing beats dict.get on this path); -1/None = not known yet.
+    align_cache = [-1] * n
+    size_cache = [-1] * n
+    decl_named: dict[int, list[str]] = {}
+    decl_unnamed: dict[int, str] = {}
+    member_cache: list[tuple[str, str, int] | None] = [None] * n  # (before name, after, bits)
+    names = tb.names
+    referenced: set[int] | None = None
+    queue: list[int] = []
+    top = 0  # the id the ordering pass started from (full dumps only; see order())
+    inline_defs = 0  # bumped whenever an anonymous type is written inline (not cacheable)
+
+    out: list[str] = [HEADER]
+    w = out.append
+
+    def nl_pfx(lvl: int) -> str:
+        return _NL_PFX[lvl if lvl < 13 else 13]
+
+    # ------------------------------------------------------------------ names
+    def resolve(tid: int, seen: dict[str, int]) -> str:
+        o = WO[tid]
+        name_off = W[o]
+        if not name_off:
+            return ""
+        orig = names[name_off]
+        k = K[tid]
+        if k == _FWD or (k == _ENUM and not W[o + 1] & 0xFFFF):
+            r = orig
+        else:
+            dup = seen.get(orig, 0) + 1
+            seen[orig] = dup
+            r = orig if dup == 1 else f"{orig}___{dup}"[:255]
+        resolved[tid] = r
+        return r
+
+    def type_name(tid: int) -> str:
+        r = resolved[tid]
+        return r if r is not None else resolve(tid, type_names)
+
+    def ident_name(tid: int) -> str:
+        r = resolved[tid]
+        return r if r is not None else resolve(tid, ident_names)
+
+    # ------------------------------------------------------------------ layout
+    def align_of(tid: int) -> int:
+        """btf__align_of(): natural alignment, 1 for a packed struct/union, 0 if unknown."""
+        a = align_cache[tid]
+        if a >= 0:
+            return a
+        k = K[tid]
+        o = WO[tid]
+        if k == _INT or k == _ENUM or k == _ENUM64 or k == _FLOAT:
+            a = min(ptr_sz, W[o + 2])
+        elif k == _PTR:
+            a = ptr_sz
+        elif k in _ALIGN_THROUGH:
+            a = align_of(W[o + 2])
+        elif k == _ARRAY:
+            a = align_of(W[o + 3])
+        elif k == _STRUCT or k == _UNION:
+            a = struct_layout(tid)[0]
+        else:
+            a = 0  # libbpf: "unsupported BTF_KIND", alignment 0
+        align_cache[tid] = a
+        return a
+
+    def struct_layout(tid: int) -> tuple[int, bool]:
+        """(btf__align_of(), libbpf's btf_is_struct_packed()) of a struct/union in one pass.
+
+        Packed means a non-bitfield member sits off its natural alignment, or the size is not
+        a multiple of the largest member alignment. The alignment is that largest member
+        alignment, 1 when packed, or 0 when a member's alignment is unknown (0) before any
+        misplaced member is seen.
+        """
+        o = WO[tid]
+        info = W[o + 1]
+        kflag = info >> 31
+        mem = W[o + 4:o + 3 + 3 * (info & 0xFFFF)]
+        align: int | None = None
+        packed = False
+        max_align = 1
+        for mtype, raw in zip(mem[0::3], mem[1::3]):
+            ma = align_cache[mtype]
+            if ma < 0:
+                ma = align_of(mtype)
+            if not ma:
+                if align is None:
+                    align = 0
+                continue
+            if raw % (8 * ma) and not (kflag and raw >> 24):
+                packed = True
+                if align is None:
+                    align = 1
+                break
+            if ma > max_align:
+                max_align = ma
+        if not packed and W[o + 2] % max_align:
+            packed = True
+        if align is None:
+            align = 1 if packed else max_align
+        align_cache[tid] = align
+        return align, packed
+
+    def size_of(tid: int) -> int:
+        """btf__resolve_size(), with errors as 0 (the only use clamps them to 0)."""
+        s = size_cache[tid]
+        if s >= 0:
+            return s
+        nelems = 1
+        size = -1
+        t = tid
+        for _ in range(_MAX_RESOLVE_DEPTH):
+            if t == 0:
+                break
+            k = K[t]
+            o = WO[t]
+            if k in _SIZED:
+                size = W[o + 2]
+                break
+            if k == _PTR:
+                size = ptr_sz
+                break
+            if k in _SIZE_THROUGH:
+                t = W[o + 2]
+            elif k == _ARRAY:
+                ne = W[o + 5]
+                if nelems and ne > _U32_MAX // nelems:
+                    size = -1
+                    nelems = 0
+                    break
+                nelems *= ne
+                t = W[o + 3]
+            else:
+                break
+        if size < 0 or (nelems and size > _U32_MAX // nelems):
+            s = 0
+        else:
+            s = nelems * size
+        size_cache[tid] = s
+        return s
+
+    def padding(buf: list[str], cur: int, nxt: int, next_align: int, in_bitfield: bool,
+                lvl: int) -> None:
+        """Anonymous bitfields that make clang place the next member at bit ``nxt``."""
+        p = nl_pfx(lvl)
+        pad_type = "char"
+        pad_bits = 8
+        new_off = 0
+        for pad_type, pad_bits in pads:
+            new_off = -(-cur // pad_bits) * pad_bits
+            if new_off <= nxt:
+                break
+        if cur < new_off <= nxt:
+            if (in_bitfield
+                    or (new_off == nxt and -(-cur // (next_align * 8)) * next_align * 8 != new_off)
+                    or (new_off != nxt and nxt - new_off <= new_off - cur)):
+                buf.append(f"{p}{pad_type}: {new_off - cur if in_bitfield else 0};")
+            cur = new_off
+        while cur != nxt:
+            bits = nxt - cur
+            if bits >= pad_bits:
+                buf.append(f"{p}{pad_type}: {pad_bits};")
+                cur += pad_bits
+                continue
+            for pad_type, pad_bits in reversed(pads):
+                if pad_bits >= bits:
+                    buf.append(f"{p}{pad_type}: {bits};")
+                    cur += bits
+                    break
+
+    # ------------------------------------------------------------------ definitions
+    def struct_fwd(tid: int) -> str:
+        o = WO[tid]
+        kw = "struct" if K[tid] == _STRUCT else "union"
+        return f"{kw} {type_name(tid)}" if W[o] else kw
+
+    def fwd_def(tid: int) -> str:
+        return ("union " if W[WO[tid] + 1] >> 31 else "struct ") + type_name(tid)
+
+    def struct_def(buf: list[str], tid: int, lvl: int) -> None:
+        o = WO[tid]
+        info = W[o + 1]
+        vlen = info & 0xFFFF
+        kflag = info >> 31
+        size = W[o + 2]
+        is_struct = K[tid] == _STRUCT
+        if is_struct:
+            align, packed = struct_layout(tid)
+        else:
+            align, packed = 0, False  # unions get no padding and no packed attribute
+        kw = "struct" if is_struct else "union"
+        buf.append(f"{kw} {type_name(tid)} {{" if W[o] else f"{kw} {{")
+        lvl1 = lvl + 1
+        p1 = nl_pfx(lvl1)
+        off = 0
+        prev_bitfield = False
+        mem = W[o + 3:o + 3 + 3 * vlen]
+        raws = mem[2::3]
+        offsets: Sequence[int]
+        bitfields: Sequence[int]
+        if kflag:
+            offsets = [r & 0xFFFFFF for r in raws]
+            bitfields = [r >> 24 for r in raws]
+        else:
+            offsets = raws
+            bitfields = _NO_BITFIELDS  # zip() stops at the members' end
+        for name_off, mtype, m_off, m_sz in zip(mem[0::3], mem[1::3], offsets, bitfields):
+            if off < m_off:
+                if packed:
+                    m_align = 1
+                else:
+                    m_align = align_cache[mtype]
+                    if m_align < 0:
+                        m_align = align_of(mtype)
+                padding(buf, off, m_off, m_align, prev_bitfield and m_sz != 0, lvl1)
+            fname = names[name_off]
+            # Fast path: a named member of a type whose declarator is known.
+            cached = member_cache[mtype] if fname else None
+            if cached is not None:
+                pre, post, bits = cached
+                if m_sz:
+                    buf.append(f"{p1}{pre}{fname}{post}: {m_sz};")
+                    off = m_off + m_sz
+                    prev_bitfield = True
+                else:
+                    buf.append(f"{p1}{pre}{fname}{post};")
+                    off = m_off + bits
+                    prev_bitfield = False
+                continue
+            buf.append(p1)
+            decl(buf, mtype, fname, lvl1)
+            bits = size_of(mtype) * 8
+            if fname:
+                parts = decl_named.get(mtype)
+                if parts is not None and len(parts) == 2:
+                    member_cache[mtype] = (parts[0], parts[1], bits)
+            if m_sz:
+                buf.append(f": {m_sz};")
+                off = m_off + m_sz
+                prev_bitfield = True
+            else:
+                buf.append(";")
+                off = m_off + bits
+                prev_bitfield = False
+        if is_struct and off < size * 8:
+            padding(buf, off, size * 8, align, False, lvl1)
+        if vlen or size:
+            buf.append(nl_pfx(lvl) + "}")
+        else:
+            buf.append("}")
+        if packed:
+            buf.append(" __attribute__((packed))")
+
+    def enum_def(buf: list[str], tid: int, lvl: int) -> None:
+        o = WO[tid]
+        info = W[o + 1]
+        vlen = info & 0xFFFF
+        buf.append(f"enum {type_name(tid)}" if W[o] else "enum")
+        if not vlen:
+            return
+        buf.append(" {")
+        signed = info >> 31
+        p1 = nl_pfx(lvl + 1)
+        seen = ident_names
+        if K[tid] == _ENUM:
+            vals = W[o + 3:o + 3 + 2 * vlen]
+            for name_off, v in zip(vals[0::2], vals[1::2]):
+                nm = names[name_off]
+                if signed and v & 0x80000000:
+                    v -= 0x100000000
+                dup = seen.get(nm, 0) + 1
+                seen[nm] = dup
+                if dup > 1:
+                    buf.append(f"{p1}{nm}___{dup} = {v},")
+                else:
+                    buf.append(f"{p1}{nm} = {v},")
+        else:
+            vals = W[o + 3:o + 3 + 3 * vlen]
+            suffix = "LL," if signed else "ULL,"
+            for name_off, lo, hi in zip(vals[0::3], vals[1::3], vals[2::3]):
+                nm = names[name_off]
+                v = hi << 32 | lo
+                if signed and v >> 63:
+                    v -= 1 << 64
+                dup = seen.get(nm, 0) + 1
+                seen[nm] = dup
+                if dup > 1:
+                    buf.append(f"{p1}{nm}___{dup} = {v}{suffix}")
+                else:
+                    buf.append(f"{p1}{nm} = {v}{suffix}")
+        buf.append(nl_pfx(lvl) + "}")
+
+    def typedef_def(buf: list[str], tid: int, lvl: int) -> None:
+        nm = ident_name(tid)
+        target = W[WO[tid] + 2]
+        if target == 0 and nm == "__gnuc_va_list":
+            buf.append("typedef __builtin_va_list __gnuc_va_list")
+            return
+        buf.append("typedef ")
+        decl(buf, target, nm, lvl)
+
+    def blacklisted(tid: int) -> bool:
+        name_off = W[WO[tid]]
+        return bool(name_off) and names[name_off] == "__builtin_va_list"
+
+    # ------------------------------------------------------------------ declarators
+    def decl(buf: list[str], tid: int, fname: str, lvl: int) -> None:
+        """Write the C declaration of ``fname`` with type ``tid`` (libbpf's emit_type_decl)."""
+        if fname:
+            parts = decl_named.get(tid)
+            if parts is not None:
+                buf.append(fname.join(parts))
+                return
+        else:
+            text = decl_unnamed.get(tid)
+            if text is not None:
+                buf.append(text)
+                return
+        simple = simple_decl(tid)
+        if simple is not None:
+            if fname:
+                parts = [simple[1], ""]
+                decl_named[tid] = parts
+                buf.append(simple[1] + fname)
+            else:
+                decl_unnamed[tid] = simple[0]
+                buf.append(simple[0])
+            return
+        stack = []
+        t = tid
+        while True:
+            stack.append(t)
+            if t == 0:
+                break
+            k = K[t]
+            if k in _CHAIN_THROUGH:
+                t = W[WO[t] + 2]
+            elif k == _ARRAY:
+                t = W[WO[t] + 3]
+            else:
+                break  # a chain end, or a kind that has no place in a declarator
+            if len(stack) > n:
+                raise RecursionError(f"type id {tid}: declarator loops")
+        before = inline_defs
+        tmp: list[str] = []
+        chain(tmp, stack, _NAME_SLOT if fname else "", lvl)
+        text = "".join(tmp)
+        cacheable = inline_defs == before
+        if fname:
+            parts = text.split(_NAME_SLOT)
+            if cacheable:
+                decl_named[tid] = parts
+            buf.append(fname.join(parts))
+        else:
+            if cacheable:
+                decl_unnamed[tid] = text
+            buf.append(text)
+
+    def simple_decl(tid: int) -> tuple[str, str] | None:
+        """The declarator of the common shapes, without the general machinery: pointers over
+        const/volatile/restrict over a named base type (``const char **``). Returns (the
+        declaration without a name, what goes before a name), or None for other shapes.
+
+        Equal to what chain() writes for them: the base (with its qualifiers, innermost
+        first), then `` *`` and ``*`` for each pointer; a name follows a ``*`` directly and
+        anything else after a space. The one name resolved is the base's, as in chain().
+        """
+        t = tid
+        nptr = 0
+        k = K[t]
+        while k == _PTR:
+            nptr += 1
+            t = W[WO[t] + 2]
+            k = K[t]
+        quals = None
+        while k == _CONST or k == _VOLATILE or k == _RESTRICT:
+            word = "const " if k == _CONST else ("volatile " if k == _VOLATILE else "restrict ")
+            quals = word if quals is None else word + quals
+            t = W[WO[t] + 2]
+            k = K[t]
+        if t == 0:
+            base = "void"
+        elif k == _TYPEDEF:
+            base = ident_name(t)
+        elif k == _INT or k == _FLOAT:
+            base = names[W[WO[t]]]
+        elif k == _STRUCT or k == _UNION:
+            if not W[WO[t]]:
+                return None  # anonymous: written inline
+            base = struct_fwd(t)
+        elif k == _ENUM or k == _ENUM64:
+            if not W[WO[t]]:
+                return None
+            base = "enum " + type_name(t)
+        elif k == _FWD:
+            base = fwd_def(t)
+        else:
+            return None
+        if quals is not None:
+            base = quals + base
+        if nptr:
+            text = base + " " + "*" * nptr
+            return text, text
+        return base, base + " "
+
+    def mods(buf: list[str], stack: list[int]) -> None:
+        while stack:
+            k = K[stack[-1]]
+            if k == _VOLATILE:
+                buf.append("volatile ")
+            elif k == _CONST:
+                buf.append("const ")
+            elif k == _RESTRICT:
+                buf.append("restrict ")
+            else:
+                return
+            stack.pop()
+
+    def drop_mods(stack: list[int]) -> None:
+        while stack and K[stack[-1]] in _MODS:
+            stack.pop()
+
+    def chain(buf: list[str], stack: list[int], fname: str, lvl: int) -> None:
+        """libbpf's emit_type_chain: pops ``stack`` (innermost type on top)."""
+        nonlocal inline_defs
+        last_was_ptr = True
+        while stack:
+            t = stack.pop()
+            if t == 0:
+                mods(buf, stack)
+                buf.append("void")
+                last_was_ptr = False
+                continue
+            k = K[t]
+            o = WO[t]
+            if k == _PTR:
+                buf.append("*" if last_was_ptr else " *")
+            elif k == _INT or k == _FLOAT:
+                mods(buf, stack)
+                buf.append(names[W[o]])
+            elif k == _TYPEDEF:
+                mods(buf, stack)
+                buf.append(ident_name(t))
+            elif k == _STRUCT or k == _UNION:
+                mods(buf, stack)
+                if W[o]:
+                    buf.append(struct_fwd(t))
+                else:
+                    inline_defs += 1
+                    struct_def(buf, t, lvl)
+            elif k == _CONST:
+                buf.append(" const")
+            elif k == _ENUM or k == _ENUM64:
+                mods(buf, stack)
+                if W[o]:
+                    buf.append("enum " + type_name(t))
+                else:
+                    inline_defs += 1
+                    enum_def(buf, t, lvl)
+            elif k == _ARRAY:
+                drop_mods(stack)
+                nelems = W[o + 5]
+                if not stack:
+                    if fname:
+                        buf.append(fname if last_was_ptr else " " + fname)
+                    buf.append(f"[{nelems}]")
+                    return
+                multidim = K[stack[-1]] == _ARRAY
+                if fname and not last_was_ptr:
+                    buf.append(" ")
+                if multidim:
+                    chain(buf, stack, fname, lvl)
+                else:
+                    buf.append("(")
+                    chain(buf, stack, fname, lvl)
+                    buf.append(")")
+                buf.append(f"[{nelems}]")
+                return
+            elif k == _FUNC_PROTO:
+                drop_mods(stack)
+                if stack:
+                    buf.append(" (")
+                    chain(buf, stack, fname, lvl)
+                    buf.append(")")
+                elif fname:
+                    buf.append(fname if last_was_ptr else " " + fname)
+                vlen = W[o + 1] & 0xFFFF
+                params = W[o + 3:o + 3 + 2 * vlen]
+                if vlen == 0 or (vlen == 1 and params[1] == 0):
+                    buf.append("(void)")
+                    return
+                buf.append("(")
+                last = 2 * vlen - 2
+                for j in range(0, 2 * vlen, 2):
+                    if j:
+                        buf.append(", ")
+                    ptype = params[j + 1]
+                    if j == last and ptype == 0:
+                        buf.append("...")
+                        break
+                    decl(buf, ptype, names[params[j]], lvl)
+                buf.append(")")
+                return
+            elif k == _VOLATILE:
+                buf.append(" volatile")
+            elif k == _RESTRICT:
+                buf.append(" restrict")
+            elif k == _FWD:
+                mods(buf, stack)
+                buf.append(fwd_def(t))
+            elif k == _TYPE_TAG:
+                mods(buf, stack)
+                buf.append(f' __attribute__((btf_type_tag("{names[W[o]]}")))')
+            else:
+                return  # libbpf: "unexpected type in decl chain"
+            last_was_ptr = k == _PTR
+        if fname:
+            buf.append(fname if last_was_ptr else " " + fname)
+
+    # ------------------------------------------------------------------ ordering
+    def is_referenced(tid: int) -> bool:
+        nonlocal referenced
+        if referenced is None:
+            referenced = _referenced_ids(tb)
+        return tid in referenced
+
+    def order(tid: int, through_ptr: bool) -> int:
+        """libbpf's btf_dump_order_type: 1 for a strong link, 0 for a weak one.
+
+        Callers skip the call for ids already ordered (that would just return 1).
+        """
+        st = ostate[tid]
+        if st == _DONE:
+            return 1
+        k = K[tid]
+        o = WO[tid]
+        if st == _BUSY:
+            if (k == _STRUCT or k == _UNION) and through_ptr and W[o]:
+                return 0
+            raise _Cycle(tid)
+        if k == _STRUCT or k == _UNION:
+            named = W[o]
+            if through_ptr and named:
+                return 0
+            ostate[tid] = _BUSY
+            for mtype in W[o + 4:o + 3 + 3 * (W[o + 1] & 0xFFFF):3]:
+                if ostate[mtype] != _DONE:
+                    order(mtype, False)
+            if named:
+                queue.append(tid)
+            ostate[tid] = _DONE
+            return 1
+        if k == _PTR:
+            target = W[o + 2]
+            r = 1 if ostate[target] == _DONE else order(target, True)
+            ostate[tid] = _DONE
+            return r
+        if k == _TYPEDEF:
+            target = W[o + 2]
+            strong = 1 if ostate[target] == _DONE else order(target, through_ptr)
+            if through_ptr and not strong:
+                return 0
+            queue.append(tid)
+            ostate[tid] = _DONE
+            return 1
+        if k == _CONST or k == _VOLATILE or k == _RESTRICT or k == _TYPE_TAG:
+            target = W[o + 2]
+            return 1 if ostate[target] == _DONE else order(target, through_ptr)
+        if k == _ARRAY:
+            target = W[o + 3]
+            return 1 if ostate[target] == _DONE else order(target, False)
+        if k == _FUNC_PROTO:
+            target = W[o + 2]
+            strong = ostate[target] == _DONE or order(target, through_ptr) > 0
+            for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+                if ostate[ptype] == _DONE or order(ptype, through_ptr) > 0:
+                    strong = True
+            return 1 if strong else 0
+        if k == _INT or k == _FLOAT:
+            ostate[tid] = _DONE
+            return 0
+        if k == _ENUM or k == _ENUM64 or k == _FWD:
+            if W[o] or not is_referenced(tid):
+                queue.append(tid)
+            ostate[tid] = _DONE
+            return 1
+        if k in _SKIP_KINDS:
+            ostate[tid] = _DONE
+            # A full dump orders every id in turn; one below the starting id was already
+            # ordered by its own turn (libbpf would find it ORDERED and say "strong").
+            return 1 if tid < top else 0
+        raise ValueError(f"type id {tid}: unknown kind {k}")
+
+    # ------------------------------------------------------------------ emission
+    def emit_type(tid: int, cont: int) -> None:
+        """libbpf's btf_dump_emit_type; ``cont`` is the containing struct (0: top level).
+
+        Callers skip the call for ids already emitted. Pointers, modifiers and arrays only
+        pass the call on to what they refer to; once that is emitted (a final state), the
+        chain is marked emitted too, so the next walk stops at its start.
+        """
+        first = tid
+        while True:
+            es = estate[tid]
+            if es == _DONE:
+                estate[first] = _DONE
+                return
+            k = K[tid]
+            if k == _PTR or k in _MODS:
+                tid = W[WO[tid] + 2]
+            elif k == _ARRAY:
+                tid = W[WO[tid] + 3]
+            else:
+                break
+        o = WO[tid]
+        if es == _BUSY:
+            if fwd_done[tid]:
+                return
+            if k == _STRUCT or k == _UNION:
+                if tid == cont or not W[o]:
+                    return  # self-reference, or an anonymous loop libbpf only warns about
+                w(struct_fwd(tid))
+                w(";\n\n")
+                fwd_done[tid] = 1
+            elif k == _TYPEDEF:
+                if not blacklisted(tid):
+                    typedef_def(out, tid, 0)
+                    w(";\n\n")
+                fwd_done[tid] = 1
+            return
+        if k == _STRUCT or k == _UNION:
+            estate[tid] = _BUSY
+            named = W[o]
+            if not cont or not named:
+                new_cont = tid if named else cont
+                for mtype in W[o + 4:o + 3 + 3 * (W[o + 1] & 0xFFFF):3]:
+                    if estate[mtype] != _DONE:
+                        emit_type(mtype, new_cont)
+            elif not fwd_done[tid] and tid != cont:
+                w(struct_fwd(tid))
+                w(";\n\n")
+                fwd_done[tid] = 1
+            if not cont:
+                # One string per definition: the pieces die here instead of living to the end.
+                piece: list[str] = []
+                struct_def(piece, tid, 0)
+                piece.append(";\n\n")
+                w("".join(piece))
+                estate[tid] = _DONE
+            else:
+                estate[tid] = _NOT
+        elif k == _TYPEDEF:
+            estate[tid] = _BUSY
+            target = W[o + 2]
+            if estate[target] != _DONE:
+                emit_type(target, tid)
+            if not fwd_done[tid] and not blacklisted(tid):
+                typedef_def(out, tid, 0)
+                w(";\n\n")
+            estate[tid] = _DONE
+        elif k == _INT:
+            alias = _MISSING_BASE_TYPES.get(type_name(tid))
+            if alias is not None:
+                w(f"typedef {alias} {type_name(tid)};\n\n")
+            estate[tid] = _DONE
+        elif k == _ENUM or k == _ENUM64:
+            if not cont:
+                piece = []
+                enum_def(piece, tid, 0)
+                piece.append(";\n\n")
+                w("".join(piece))
+            estate[tid] = _DONE
+        elif k == _FWD:
+            w(fwd_def(tid))
+            w(";\n\n")
+            estate[tid] = _DONE
+        elif k == _FUNC_PROTO:
+            target = W[o + 2]
+            if estate[target] != _DONE:
+                emit_type(target, cont)
+            for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+                if estate[ptype] != _DONE:
+                    emit_type(ptype, cont)
+
+    def dump_type(tid: int) -> None:
+        queue.clear()
+        order(tid, False)
+        for q in queue:
+            if estate[q] != _DONE:
+                emit_type(q, 0)
+
+    if roots is None:
+        # Every id in turn, as bpftool does. Ids of the kinds that only get marked are
+        # skipped here; order() accounts for them through ``top``. The common cases are
+        # unrolled: a pointer to something ordered or to a named struct/union (a weak link,
+        # nothing to order), a prototype whose parts are all ordered.
+        keep = K.translate(_VISIT_MASK)
+        for tid in compress(range(n), keep):
+            if ostate[tid] == _DONE:
+                continue
+            k = K[tid]
+            if k == _PTR:
+                target = W[WO[tid] + 2]
+                kt = K[target]
+                if ostate[target] == _DONE or ((kt == _STRUCT or kt == _UNION) and W[WO[target]]):
+                    ostate[tid] = _DONE
+                    continue
+            elif k == _FUNC_PROTO:
+                o = WO[tid]
+                top = tid
+                target = W[o + 2]
+                if ostate[target] != _DONE:
+                    order(target, False)
+                for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+                    if ostate[ptype] != _DONE:
+                        order(ptype, False)
+                if queue:
+                    for q in queue:
+                        if estate[q] != _DONE:
+                            emit_type(q, 0)
+                    queue.clear()
+                continue
+            top = tid
+            order(tid, False)
+            if queue:
+                for q in queue:
+                    if estate[q] != _DONE:
+                        emit_type(q, 0)
+                queue.clear()
+    else:
+        for tid in roots:
+            if not 0 <= tid < n:
+                raise BTFError(f"BTF type id {tid} out of range (last id is {n - 1})")
+            top = 0
+            dump_type(tid)
+    out.append(FOOTER)
+    return out
+
+
+#: 1 for the kinds a full dump visits at top level, 0 for void and _SKIP_KINDS.
+_VISIT_MASK = bytes(0 if (k == 0 or k in _SKIP_KINDS) else 1 for k in range(256))
+
+
+def _referenced_ids(tb: TypeTables) -> set[int]:
+    """Every type id some other type refers to (libbpf's ``referenced`` marks).
+
+    Only consulted for anonymous enums and fwds: one nobody refers to is a top-level
+    definition of its own (``enum { A = 1, };``). As in libbpf, a prototype marks its
+    parameters but not its return type. Fixed-position references are gathered with
+    C-level bulk operations (``itemgetter`` over the word array shifted by the field's
+    position); members, parameters and section entries one record at a time.
+    """
+    W, WO, K, n = tb.words, tb.woff, tb.kinds, tb.count
+    refs: set[int] = set()
+    ids = range(n)
+
+    def gather(mask: bytes, pos: int) -> tuple[int, ...]:
+        sel = list(compress(ids, K.translate(mask)))
+        if len(sel) < 2:
+            return tuple(W[WO[i] + pos] for i in sel)
+        words = W[pos:]
+        return itemgetter(*itemgetter(*sel)(WO))(words)  # type: ignore[no-any-return]
+
+    refs.update(gather(_SINGLE_REF_MASK, 2))
+    refs.update(gather(_KIND_MASKS[_ARRAY], 3))
+    refs.update(gather(_KIND_MASKS[_ARRAY], 4))
+    update = refs.update
+    for mask, first, step in ((_MEMBERS_MASK, 4, 3), (_KIND_MASKS[_FUNC_PROTO], 4, 2),
+                              (_KIND_MASKS[_DATASEC], 3, 3)):
+        for i in compress(ids, K.translate(mask)):
+            o = WO[i]
+            update(W[o + first:o + 3 + step * (W[o + 1] & 0xFFFF):step])
+    return refs
+
+
+def _mask(kinds: Iterable[int]) -> bytes:
+    ks = set(kinds)
+    return bytes(1 if k in ks else 0 for k in range(256))
+
+
+_SINGLE_REF_MASK = _mask((_PTR, _TYPEDEF, _VOLATILE, _CONST, _RESTRICT, _FUNC, _VAR, _DECL_TAG,
+                          _TYPE_TAG))
+_MEMBERS_MASK = _mask((_STRUCT, _UNION))
+_KIND_MASKS = {k: _mask((k,)) for k in (_ARRAY, _FUNC_PROTO, _DATASEC)}
