@@ -47,15 +47,20 @@ def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> 
     return _INSN.pack(code, (dst & 0xF) | ((src & 0xF) << 4), off, imm)
 
 
-def _producer_insns(map_fd: int, helper: int, perf: bool) -> bytes:
-    """XDP: zero a PAYLOAD-byte stack buffer, store a counter in it, output it, return PASS.
+def _producer_insns(map_fd: int, helper: int, perf: bool, mixed: bool = False) -> bytes:
+    """XDP: zero a PAYLOAD-byte stack buffer, output it, return PASS.
 
     ringbuf: bpf_ringbuf_output(&map, buf, PAYLOAD, BPF_RB_NO_WAKEUP)
     perf:    bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, buf, PAYLOAD)
+    ``mixed``: ring buffer records of a random size between PAYLOAD/2 and PAYLOAD - 1.
     """
     code = b""
     for off in range(-PAYLOAD, 0, 8):
         code += _insn(0x7A, 10, 0, off, 0)                  # *(u64 *)(r10 + off) = 0
+    if mixed:
+        code += _insn(0x85, 0, 0, 0, 7)                     # r0 = bpf_get_prandom_u32()
+        code += _insn(0x57, 0, 0, 0, PAYLOAD // 2 - 1)      # r0 &= PAYLOAD/2 - 1
+        code += _insn(0x07, 0, 0, 0, PAYLOAD // 2)          # r0 += PAYLOAD/2
     code += _insn(0x18, 1 if not perf else 2, 1, 0, map_fd) + _insn(0, 0, 0, 0, 0)   # map
     if perf:
         code += _insn(0xB7, 3, 0, 0, -1)                    # r3 = BPF_F_CURRENT_CPU (u32 max)
@@ -64,7 +69,7 @@ def _producer_insns(map_fd: int, helper: int, perf: bool) -> bytes:
         code += _insn(0xB7, 5, 0, 0, PAYLOAD)               # r5 = size
     else:
         code += _insn(0xBF, 2, 10) + _insn(0x07, 2, 0, 0, -PAYLOAD)   # r2 = buf
-        code += _insn(0xB7, 3, 0, 0, PAYLOAD)               # r3 = size
+        code += _insn(0xBF, 3, 0) if mixed else _insn(0xB7, 3, 0, 0, PAYLOAD)   # r3 = size
         code += _insn(0xB7, 4, 0, 0, 1)                     # r4 = BPF_RB_NO_WAKEUP
     code += _insn(0x85, 0, 0, 0, helper)
     code += _insn(0xB7, 0, 0, 0, 2) + _insn(0x95)           # return XDP_PASS
@@ -85,6 +90,9 @@ class _Setup:
         self.rb_prog = Program.load("xdp", _producer_insns(self.rb_map.fileno(),
                                                            int(uapi.BPF_FUNC_ringbuf_output), False),
                                     "GPL", name="bench_rb_out")
+        self.rb_mixed = Program.load("xdp", _producer_insns(self.rb_map.fileno(),
+                                                            int(uapi.BPF_FUNC_ringbuf_output), False, True),
+                                     "GPL", name="bench_rb_mixed")
         perf_rec = 8 + 4 + ((PAYLOAD + 4 + 7) & ~7) - 4
         self.perf_pages = 1 << max(0, (n * perf_rec // 4096).bit_length())
         ncpu = os.cpu_count() or 1
@@ -99,7 +107,8 @@ class _Setup:
             count[0] += 1
 
         self.handle = handle
-        self._closers: list[Callable[[], None]] = [self.rb_prog.close, self.rb_map.close,
+        self._closers: list[Callable[[], None]] = [self.rb_prog.close, self.rb_mixed.close,
+                                                   self.rb_map.close,
                                                    self.perf_prog.close, self.perf_map.close]
         atexit.register(self.close)
         self._rb: Any = None
@@ -111,6 +120,9 @@ class _Setup:
 
     def fill_ring(self) -> None:
         self.rb_prog.test_run(XDP_IN, repeat=self.n)
+
+    def fill_ring_mixed(self) -> None:
+        self.rb_mixed.test_run(XDP_IN, repeat=self.n)
 
     def fill_perf(self) -> None:
         old = os.sched_getaffinity(0)
@@ -224,6 +236,23 @@ class _Setup:
         rb = self.pybpf_ring()
         return self._timed(self.fill_ring, rb.consume)
 
+    def ring_mixed_callback(self) -> float:
+        rb = self.pybpf_ring()
+        return self._timed(self.fill_ring_mixed, rb.consume)
+
+    def ring_mixed_libbpf_python(self) -> float:
+        lib = self.libbpf()
+        rb = lib.ring_buffer__new(self.rb_map.fileno(), self._ring_cb, None, None)
+        try:
+            return self._timed(self.fill_ring_mixed, lambda: (lib.ring_buffer__consume(rb), self.count[0])[1])
+        finally:
+            lib.ring_buffer__free(rb)
+
+    def ring_mixed_batch(self) -> float:
+        rb = self.pybpf_ring()
+        out = self._out
+        return self._timed(self.fill_ring_mixed, lambda: rb.read_batch(out).count)
+
     def ring_batch(self) -> float:
         rb = self.pybpf_ring()
         out = self._out
@@ -319,6 +348,14 @@ def subjects(smoke: bool):
                _lazy(n, "ring_batch"), _lazy(n, "ring_libbpf_python"),
                what=what + "; budget: >= 5 M ev/s", b_label="libbpf C ring buffer + ctypes callback"),
     ]
+    mixed = f"records/s draining {n} records of {PAYLOAD // 2}-{PAYLOAD - 1} bytes (random sizes)"
+    items.append(Metric("ringbuf mixed sizes: callback API vs libbpf + Python callback", "ev/s",
+                        _lazy(n, "ring_mixed_callback"), _lazy(n, "ring_mixed_libbpf_python"),
+                        what=mixed + "; budget: ratio >= 2",
+                        b_label="libbpf C ring buffer + ctypes callback"))
+    items.append(Metric("ringbuf mixed sizes: batch API vs libbpf + Python callback", "ev/s",
+                        _lazy(n, "ring_mixed_batch"), _lazy(n, "ring_mixed_libbpf_python"),
+                        what=mixed, b_label="libbpf C ring buffer + ctypes callback"))
     items.append(Metric("ringbuf: batch API, headers kept, vs libbpf + Python callback", "ev/s",
                         _lazy(n, "ring_batch_raw"), _lazy(n, "ring_libbpf_python"),
                         what=what + "; read_batch(out, headers=True)",

@@ -109,24 +109,33 @@ class RecordBatch:
     record), and :meth:`as_numpy` still views them without a copy.
     """
 
-    __slots__ = ("buffer", "count", "nbytes", "_runs")
+    __slots__ = ("buffer", "count", "nbytes", "_raw_runs", "_merged", "_raw_count")
 
     def __init__(self, buffer: memoryview) -> None:
         self.buffer = buffer
-        self._runs: list[tuple[int, int, int, int]] = []   # (offset, count, length, stride)
+        # (offset, count, length, stride) as the reader appended them; adjacent ones that
+        # continue each other are merged on first use (the reader's loop stays minimal)
+        self._raw_runs: list[tuple[int, int, int, int]] = []
+        self._merged: list[tuple[int, int, int, int]] | None = None
+        self._raw_count = 0
         self.count = 0
         self.nbytes = 0
 
-    def _add(self, offset: int, count: int, length: int, stride: int, end: int) -> None:
-        runs = self._runs
-        self.count += count
-        self.nbytes = end
-        if runs:
-            o, c, ln, st = runs[-1]
-            if ln == length and st == stride and o + c * st == offset:
-                runs[-1] = (o, c + count, ln, st)
-                return
-        runs.append((offset, count, length, stride))
+    @property
+    def _runs(self) -> list[tuple[int, int, int, int]]:
+        merged = self._merged
+        if merged is None or len(self._raw_runs) != self._raw_count:
+            merged = []
+            for run in self._raw_runs:
+                if merged:
+                    o, c, ln, st = merged[-1]
+                    if ln == run[2] and st == run[3] and o + c * st == run[0]:
+                        merged[-1] = (o, c + run[1], ln, st)
+                        continue
+                merged.append(run)
+            self._merged = merged
+            self._raw_count = len(self._raw_runs)
+        return merged
 
     @property
     def length(self) -> int | None:

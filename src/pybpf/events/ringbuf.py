@@ -11,6 +11,10 @@ offset in the ring.
 The consumer position is published after every record, as libbpf does, with one aligned
 8-byte store (a ``memoryview`` item assignment of format ``Q``): a release store on x86-64's
 TSO memory model, so the producer never sees the space freed before the record was read.
+Positions and headers are read with plain aligned loads, which are acquire loads on x86-64.
+(Python has no memory barriers: on weakly ordered CPUs such as arm64 these are plain
+accesses, and the ordering libbpf gets from ``smp_load_acquire``/``smp_store_release`` is not
+guaranteed.)
 
 Three ways to read:
 
@@ -141,15 +145,19 @@ class Ring:
         cb = self.callback
         if cb is None:
             raise InvalidArgumentError(f"{self.what} has no callback; use read_batch()")
-        cons_q, prod_q, hdr, data, mm = self._cons_q, self._prod_q, self._hdr, self._prod_b, self._prod
+        cons_q, prod_q, hdr, mm = self._cons_q, self._prod_q, self._hdr, self._prod
         rtype = self.type
         decode_one = None if rtype.kind == "bytes" else rtype.one
         min_len = rtype.size
         mask = self._mask
         base = PAGE_SIZE
-        start = cons = cons_q[0]
-        count = 0           # records handed over before the current run
-        stride = 0
+        run_min = _RUN_MIN
+        flags, busy, length_mask = _FLAGS, BUSY_BIT, LENGTH_MASK
+        nxt = cons = cons_q[0]
+        count = 0
+        # One record per iteration, kept to a few operations; runs of equally long records
+        # (probed with one header comparison) go to _run, which works without a per-record loop
+        # body beyond publishing positions.
         try:
             while True:
                 prod = prod_q[0]
@@ -158,59 +166,71 @@ class Ring:
                 while cons < prod:
                     off = base + (cons & mask)
                     ln = hdr[off >> 2]
-                    if ln & _FLAGS:
-                        if ln & BUSY_BIT:
+                    if ln & flags:
+                        if ln & busy:
                             return count, None
-                        cons += ((ln & LENGTH_MASK) + 15) & ~7
+                        nxt = cons = cons + (((ln & length_mask) + 15) & ~7)
                         cons_q[0] = cons
                         self.discarded += 1
                         continue
                     stride = (ln + 15) & ~7
+                    nxt = cons + stride
                     if ln < min_len:
-                        cons += stride
+                        cons = nxt
                         cons_q[0] = cons
                         rtype.check(ln, self.what)
-                    avail = (prod - cons) // stride
-                    k = run_length(hdr, off >> 2, stride >> 2, ln, avail) if avail >= _RUN_MIN else 1
-                    if k >= _RUN_MIN:
-                        # A run of equally long records: decoding and callbacks happen in C
-                        # (struct.iter_unpack + map); the loop only publishes positions.
-                        start = cons
-                        view = data[off: off + k * stride]
-                        results = rtype.run(view, HEADER_SIZE, ln, stride, cb)
-                        try:
-                            for ret in results:
-                                cons += stride
-                                cons_q[0] = cons
-                                if ret:
-                                    count += (cons - start) // stride
-                                    start = cons
-                                    return count, ret
-                        except BaseException:
-                            # the record whose callback (or decoding) raised counts as consumed
-                            cons += stride
-                            cons_q[0] = cons
-                            count += (cons - start) // stride
-                            start = cons
-                            raise
-                        finally:
-                            del results
-                            view.release()
-                        count += k
-                        start = cons
-                    else:
-                        rec = mm[off + 8: off + 8 + ln] if decode_one is None else \
-                            decode_one(mm, off + 8, ln)
-                        try:
-                            ret = cb(rec)
-                        finally:
-                            cons += stride
-                            cons_q[0] = cons
-                            count += 1
-                        if ret:
-                            return count, ret
+                    if hdr[(off + stride) >> 2] == ln and prod - cons >= run_min * stride:
+                        k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
+                        if k >= run_min:
+                            nxt = cons                  # _run accounts for its own records
+                            cons, n, ret = self._run(cb, off, cons, k, ln, stride)
+                            nxt = cons
+                            count += n
+                            if ret:
+                                return count, ret
+                            continue
+                    ret = cb(mm[off + 8: off + 8 + ln] if decode_one is None else
+                             decode_one(mm, off + 8, ln))
+                    cons = nxt
+                    cons_q[0] = cons
+                    count += 1
+                    if ret:
+                        return count, ret
+        except BaseException:
+            if nxt > cons:          # the callback (or decoding) of the record at cons raised:
+                cons = nxt          # the record counts as consumed, as in libbpf
+                cons_q[0] = cons
+                count += 1
+            raise
         finally:
             self.records += count
+
+    def _run(self, cb: Callback, off: int, cons: int, k: int, ln: int,
+             stride: int) -> tuple[int, int, Any]:
+        """Hand ``k`` equally long records starting at mapping offset ``off`` (position
+        ``cons``) to ``cb``: decoding and the calls happen in C (``struct.iter_unpack`` +
+        ``map``); the loop only publishes the consumer position after each record. Returns
+        (new position, records handed over, stop value)."""
+        cons_q = self._cons_q
+        start = cons
+        view = self._prod_b[off: off + k * stride]
+        results = self.type.run(view, HEADER_SIZE, ln, stride, cb)
+        try:
+            for ret in results:
+                cons += stride
+                cons_q[0] = cons
+                if ret:
+                    return cons, (cons - start) // stride, ret
+        except BaseException:
+            # the record whose callback (or decoding) raised counts as consumed
+            cons += stride
+            cons_q[0] = cons
+            self.records += (cons - start) // stride
+            raise
+        finally:
+            del results
+            view.release()
+        return cons, k, None
 
     # ------------------------------------------------------------------ batches
 
@@ -239,46 +259,59 @@ class Ring:
         if max_records is not None and max_records < 0:
             raise InvalidArgumentError(f"{self.what}: max_records must be >= 0")
         limit = -1 if max_records is None else max_records
+        add = batch._raw_runs.append
         cap = len(dst)
         mask = self._mask
         base = PAGE_SIZE
+        keep = HEADER_SIZE if headers else 0        # header bytes copied before each record
+        skip = HEADER_SIZE - keep
+        flags, busy, length_mask = _FLAGS, BUSY_BIT, LENGTH_MASK
         d = 0
         count = 0
         try:
             while cons < prod and count != limit:
                 off = base + (cons & mask)
                 ln = hdr[off >> 2]
-                if ln & _FLAGS:
-                    if ln & BUSY_BIT:
+                if ln & flags:
+                    if ln & busy:
                         break
-                    cons += ((ln & LENGTH_MASK) + 15) & ~7
+                    cons += ((ln & length_mask) + 15) & ~7
                     self.discarded += 1
                     continue
                 stride = (ln + 15) & ~7
-                step = stride if headers else stride - HEADER_SIZE     # bytes per record in out
-                room = (cap - d) // step if step else (1 << 62)
-                if room == 0:
+                step = stride - skip                        # bytes per record in out
+                if d + step > cap:
                     if count == 0:
                         raise NoSpaceError(f"{self.what}: out has {cap - d} bytes, too small for a "
                                            f"record of {ln} bytes")
                     break
-                k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
-                if limit != -1:
-                    k = min(k, limit - count)
-                k = min(k, room)
-                if headers:
-                    dst[d: d + k * stride] = data[off: off + k * stride]
-                    batch._add(d + HEADER_SIZE, k, ln, stride, d + k * stride)
-                else:
-                    if step:
+                if prod - cons >= 2 * stride and hdr[(off + stride) >> 2] == ln:
+                    # a run of equally long records: copied with a few slice assignments
+                    k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
+                    if limit != -1 and k > limit - count:
+                        k = limit - count
+                    if step and k > (cap - d) // step:
+                        k = (cap - d) // step
+                    if keep:
+                        dst[d: d + k * stride] = data[off: off + k * stride]
+                    elif step:
                         copy_run(dst, dst_q, d, data, src_q, off + HEADER_SIZE, k, stride, step)
-                    batch._add(d, k, ln, step, d + k * step)
-                d += k * step
-                cons += k * stride
-                count += k
+                    add((d + keep, k, ln, step))
+                    d += k * step
+                    cons += k * stride
+                    count += k
+                    continue
+                o = off + skip
+                dst[d: d + ln + keep] = data[o: o + ln + keep]
+                add((d + keep, 1, ln, step))
+                d += step
+                cons += stride
+                count += 1
         finally:
             cons_q[0] = cons
             dst_q.release()
+            batch.count = count
+            batch.nbytes = d
         self.records += count
         return batch
 
@@ -481,7 +514,8 @@ class RingBuffer:
     def close(self) -> None:
         """Unmap every ring and close the epoll instance (safe to call twice)."""
         for ring in self.rings:
-            self._epoll.unregister(ring.map.fileno()) if not ring.map.closed else None
+            if not ring.map.closed:
+                self._epoll.unregister(ring.map.fileno())
             ring.close()
         self._epoll.close()
 
