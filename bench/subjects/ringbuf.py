@@ -253,6 +253,11 @@ class _Setup:
         out = self._out
         return self._timed(self.fill_ring_mixed, lambda: rb.read_batch(out).count)
 
+    def ring_mixed_batch_raw(self) -> float:
+        rb = self.pybpf_ring()
+        out = self._out_raw
+        return self._timed(self.fill_ring_mixed, lambda: rb.read_batch(out, headers=True).count)
+
     def ring_batch(self) -> float:
         rb = self.pybpf_ring()
         out = self._out
@@ -356,6 +361,10 @@ def subjects(smoke: bool):
     items.append(Metric("ringbuf mixed sizes: batch API vs libbpf + Python callback", "ev/s",
                         _lazy(n, "ring_mixed_batch"), _lazy(n, "ring_mixed_libbpf_python"),
                         what=mixed, b_label="libbpf C ring buffer + ctypes callback"))
+    items.append(Metric("ringbuf mixed sizes: batch API, headers kept, vs libbpf + Python callback",
+                        "ev/s", _lazy(n, "ring_mixed_batch_raw"), _lazy(n, "ring_mixed_libbpf_python"),
+                        what=mixed + "; read_batch(out, headers=True)",
+                        b_label="libbpf C ring buffer + ctypes callback"))
     items.append(Metric("ringbuf: batch API, headers kept, vs libbpf + Python callback", "ev/s",
                         _lazy(n, "ring_batch_raw"), _lazy(n, "ring_libbpf_python"),
                         what=what + "; read_batch(out, headers=True)",

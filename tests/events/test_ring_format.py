@@ -13,7 +13,10 @@ from __future__ import annotations
 import mmap
 import struct
 
+import pytest
 from hypothesis import given, settings, strategies as st
+
+from pybpf.errors import NoSpaceError
 
 from pybpf.events.decode import record_type
 from pybpf.events.ringbuf import BUSY_BIT, DISCARD_BIT, Ring
@@ -95,16 +98,45 @@ def test_callback_pass_matches_the_format(records, start_slot):
         ring.close()
 
 
+def expected_batch(records, cap, max_records, headers):
+    """What a batch read must return: (payload indices, raises NoSpaceError), from the format
+    rules: packed records take their length rounded up to 8 in ``out``; with headers every
+    slot (discarded ones too) takes its whole size."""
+    got, used = [], 0
+    for i, (length, flag) in enumerate(records):
+        if flag == "busy" or len(got) == max_records:
+            break
+        slot = (length + 8 + 7) & ~7
+        need = slot if headers else ((length + 7) & ~7 if flag == "ok" else 0)
+        if used + need > cap:
+            if not got and flag == "ok" and (headers and used == 0 or not headers):
+                return got, True
+            break
+        used += need
+        if flag == "ok":
+            got.append(i)
+    return got, False
+
+
 @settings(max_examples=300, deadline=None)
-@given(records_strategy, st.integers(0, 4095), st.integers(1, 70), st.booleans())
-def test_batch_pass_matches_the_format(records, start_slot, max_records, headers):
+@given(records_strategy, st.integers(0, 4095), st.integers(1, 70), st.booleans(),
+       st.integers(0, 2000))
+def test_batch_pass_matches_the_format(records, start_slot, max_records, headers, cap):
     size = 8192
     ring, expected, end = make_ring(records, size, start=start_slot * 8 * 1000)
+    ok_index = [i for i, (_, flag) in enumerate(records) if flag == "ok"]
+    payload = dict(zip(ok_index, expected + [None] * len(ok_index)))
+    want, raises = expected_batch(records, cap, max_records, headers)
     try:
-        batch = ring.read_batch(bytearray(size), max_records=max_records, headers=headers)
-        assert [bytes(r) for r in batch] == expected[:max_records]
-        assert list(batch.lengths) == [len(p) for p in expected[:max_records]]
-        if max_records > len(expected):          # else trailing discards may remain
+        if raises:
+            with pytest.raises(NoSpaceError):
+                ring.read_batch(bytearray(cap), max_records=max_records, headers=headers)
+            return
+        batch = ring.read_batch(bytearray(cap), max_records=max_records, headers=headers)
+        assert [bytes(r) for r in batch] == [payload[i] for i in want]
+        assert list(batch.lengths) == [records[i][0] for i in want]
+        assert batch.nbytes <= cap
+        if max_records > len(expected) and cap >= size:   # else trailing discards may remain
             assert ring._cons_q[0] == end
     finally:
         ring.close()

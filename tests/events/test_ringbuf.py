@@ -21,6 +21,7 @@ import pytest
 
 from pybpf.errors import ClosedError, InvalidArgumentError, NoSpaceError, NotSupportedError
 from pybpf.events import RingBuffer
+from pybpf.events.ringbuf import DISCARD_BIT
 
 from tests.conftest import skip_or_fail
 from tests.events.conftest import XDP_IN, key, set_u64s, u64s
@@ -400,7 +401,8 @@ def test_read_batch_into_a_preallocated_buffer(load_events):
 
 def test_read_batch_keeping_headers(load_events):
     """headers=True copies the ring's bytes as they are: each record after its 8-byte header
-    (the length word, then the page offset), one copy per run."""
+    (the length word, then the page offset), discarded records' bytes included but not
+    listed; one copy for the whole range."""
     np = pytest.importorskip("numpy")
     n = 500
     obj = load_events(SRC, sizes={"rb": 1 << 20})
@@ -410,15 +412,17 @@ def test_read_batch_keeping_headers(load_events):
         batch = rb.read_batch(bytearray(1 << 20), headers=True)
     expected = [s for s in range(n) if s % 10 != 9]
     assert batch.count == len(expected) and batch.length == FIXED.size
-    # discarded records are not copied: the others stay one stride apart
-    assert batch.runs() == [(8, len(expected), FIXED.size, FIXED_SLOT)]
-    offsets = list(batch.offsets)
+    assert batch.nbytes == n * FIXED_SLOT
+    assert list(batch.offsets) == [8 + s * FIXED_SLOT for s in expected]
     assert [check_fixed(r) for r in batch] == expected
-    for off in offsets:
-        assert struct.unpack_from("=I", batch.buffer, off - 8)[0] == FIXED.size
-    view = np.ndarray((batch.count,), np.dtype("<u8"), buffer=batch.buffer, offset=offsets[0],
-                      strides=(batch.stride,))
-    assert view.tolist() == expected
+    for s in range(n):
+        word = struct.unpack_from("=I", batch.buffer, s * FIXED_SLOT)[0]
+        assert word == FIXED.size | (DISCARD_BIT if s % 10 == 9 else 0)
+    assert batch.stride is None and batch.runs()[0] == (8, 9, FIXED.size, FIXED_SLOT)
+    first = batch.runs()[1]
+    view = np.ndarray((first[1],), np.dtype("<u8"), buffer=batch.buffer, offset=first[0],
+                      strides=(first[3],))
+    assert view.tolist() == expected[9:18]
 
 
 def test_batch_numpy_views(load_events):

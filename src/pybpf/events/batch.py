@@ -13,11 +13,48 @@ for.
 from __future__ import annotations
 
 from array import array
+from itertools import islice, repeat
+from operator import add, and_, rshift
 from typing import Any, Iterator
 
 from pybpf.errors import InvalidArgumentError
 
-__all__ = ["RecordBatch", "run_length", "copy_run", "writable_view"]
+__all__ = ["RecordBatch", "run_length", "copy_run", "writable_view", "walk_records", "WALK_MAX_LENGTH"]
+
+#: Records of up to this many bytes are walked in C by :func:`walk_records`.
+WALK_MAX_LENGTH = (1 << 16) - 1
+_STRIDES: list[array] = []
+
+
+def stride_table() -> array:
+    """``table[n]``: bytes a record of ``n`` bytes takes in a ring (header and padding
+    included), for every ``n`` up to :data:`WALK_MAX_LENGTH` (built once, 256 KiB)."""
+    if not _STRIDES:
+        _STRIDES.append(array("I", map(and_, range(15, WALK_MAX_LENGTH + 16), repeat(~7 & 0xFFFFFFFF))))
+    return _STRIDES[0]
+
+
+def walk_records(words: memoryview, limit: int) -> list[int]:
+    """Follow the chain of record headers in ``words`` (the u32 view of a range of a ring,
+    starting at a record header) without interpreter work per record.
+
+    Returns the byte positions of consecutive records, relative to the range's start: the
+    first is 0, and the last element is where the walk stopped: the end of the range, after
+    ``limit`` records, or at a header that is not a plain committed length up to
+    :data:`WALK_MAX_LENGTH` (BUSY, DISCARD, a longer record), which is left for the caller.
+
+    How: the list is extended by a ``map`` that reads from the list itself; each new position
+    is the previous one plus the stride looked up (in C) from the header word there. Reading
+    past the range or past the stride table raises IndexError, which ends the walk.
+    """
+    table = stride_table()
+    pos = [0]
+    strides = map(table.__getitem__, map(words.__getitem__, map(rshift, pos, repeat(2))))
+    try:
+        pos.extend(islice(map(add, pos, strides), limit))
+    except IndexError:
+        pass
+    return pos
 
 
 def run_length(hdr: memoryview, idx: int, step: int, value: int, avail: int) -> int:
@@ -101,33 +138,37 @@ class RecordBatch:
 
     ``buffer`` is the output buffer (a byte ``memoryview``); ``count`` records were written to
     it, using its first ``nbytes`` bytes. Record ``i`` is
-    ``buffer[offsets[i]:offsets[i] + lengths[i]]``. Records are kept in runs of equally long
-    records at a fixed ``stride``: with the default layout records sit back to back, each
-    8-byte aligned (stride = length rounded up to 8), so a ctypes array (:meth:`as_ctypes`),
-    ``struct.iter_unpack`` or ``numpy.frombuffer`` reads them in one call; with
-    ``headers=True`` the ring's bytes were copied as they are (an 8-byte header before each
-    record), and :meth:`as_numpy` still views them without a copy.
+    ``buffer[offsets[i]:offsets[i] + lengths[i]]``. With the default layout records sit back to
+    back, each 8-byte aligned, so when they are equally long (``stride`` is not None) a ctypes
+    array (:meth:`as_ctypes`), ``struct.iter_unpack`` or ``numpy.frombuffer`` reads them in one
+    call; with ``headers=True`` the ring's bytes were copied as they are (an 8-byte header
+    before each record), and :meth:`as_numpy` still views equally long records without a copy.
+
+    Internally the records are segments: runs ``(offset, count, length, stride)`` of equally
+    long records, or ``(offsets, lengths)`` arrays for records of varying lengths; offsets and
+    lengths of the whole batch are built on demand.
     """
 
-    __slots__ = ("buffer", "count", "nbytes", "_raw_runs", "_merged", "_raw_count")
+    __slots__ = ("buffer", "count", "nbytes", "_raw_runs", "_merged", "_raw_count", "_extra")
 
-    def __init__(self, buffer: memoryview) -> None:
+    def __init__(self, buffer: memoryview, extra: int = 0) -> None:
         self.buffer = buffer
-        # (offset, count, length, stride) as the reader appended them; adjacent ones that
-        # continue each other are merged on first use (the reader's loop stays minimal)
-        self._raw_runs: list[tuple[int, int, int, int]] = []
-        self._merged: list[tuple[int, int, int, int]] | None = None
+        # segments as the reader appended them; adjacent runs that continue each other are
+        # merged on first use (the reader's loop stays minimal)
+        self._raw_runs: list[tuple[Any, ...]] = []
+        self._merged: list[tuple[Any, ...]] | None = None
         self._raw_count = 0
+        self._extra = extra         # bytes kept before each record (8 with headers=True)
         self.count = 0
         self.nbytes = 0
 
     @property
-    def _runs(self) -> list[tuple[int, int, int, int]]:
+    def _runs(self) -> list[tuple[Any, ...]]:
         merged = self._merged
         if merged is None or len(self._raw_runs) != self._raw_count:
             merged = []
             for run in self._raw_runs:
-                if merged:
+                if merged and len(run) == 4 and len(merged[-1]) == 4:
                     o, c, ln, st = merged[-1]
                     if ln == run[2] and st == run[3] and o + c * st == run[0]:
                         merged[-1] = (o, c + run[1], ln, st)
@@ -140,61 +181,104 @@ class RecordBatch:
     @property
     def length(self) -> int | None:
         """The common record length, or None when lengths differ (or the batch is empty)."""
-        lengths = {r[2] for r in self._runs}
-        return lengths.pop() if len(lengths) == 1 else None
+        lengths: set[int] = set()
+        for seg in self._runs:
+            if len(seg) == 4:
+                lengths.add(seg[2])
+            else:
+                lengths.update(seg[1])
+            if len(lengths) > 1:
+                return None
+        return lengths.pop() if lengths else None
 
     @property
     def stride(self) -> int | None:
         """The distance between consecutive records when it is the same throughout (and the
         records equally long), else None."""
-        runs = self._runs
-        if not runs:
+        segs = self._runs
+        if not segs:
             return None
-        _, _, length, stride = runs[0]
-        for (o1, c1, _, _), (o2, _, ln2, st2) in zip(runs, runs[1:]):
-            if (ln2, st2) != (length, stride) or o2 != o1 + c1 * stride:
-                return None
-        return stride
+        if all(len(seg) == 4 for seg in segs):
+            _, _, length, stride = segs[0]
+            for (o1, c1, _, _), (o2, _, ln2, st2) in zip(segs, segs[1:]):
+                if (ln2, st2) != (length, stride) or o2 != o1 + c1 * stride:
+                    return None
+            return stride
+        ln = self.length
+        if ln is None:
+            return None
+        offs = self.offsets
+        if len(offs) == 1:
+            return ((ln + 7) & ~7) + self._extra
+        st = offs[1] - offs[0]
+        return st if offs == array("Q", range(offs[0], offs[0] + len(offs) * st, st)) else None
 
     @property
     def offsets(self) -> array:
         """Byte offset of each record in :attr:`buffer` (``array('Q')``, built on demand)."""
         out = array("Q")
-        for o, c, _ln, st in self._runs:
-            out.extend(range(o, o + c * st, st) if st else array("Q", [o]) * c)
+        for seg in self._runs:
+            if len(seg) == 4:
+                o, c, _ln, st = seg
+                out.extend(range(o, o + c * st, st) if st else array("Q", [o]) * c)
+            else:
+                out.extend(seg[0])
         return out
 
     @property
     def lengths(self) -> array:
         """Length of each record (``array('I')``, built on demand)."""
         out = array("I")
-        for _, c, ln, _st in self._runs:
-            out.extend(array("I", [ln]) * c)
+        for seg in self._runs:
+            if len(seg) == 4:
+                out.extend(array("I", [seg[2]]) * seg[1])
+            else:
+                out.extend(seg[1])
         return out
 
     def runs(self) -> list[tuple[int, int, int, int]]:
         """``[(offset, count, length, stride), ...]``: ``count`` records of ``length`` bytes,
-        the first at ``offset``, one every ``stride`` bytes."""
-        return list(self._runs)
+        the first at ``offset``, one every ``stride`` bytes (records of varying lengths are
+        runs of one, their stride the room they take)."""
+        out: list[tuple[int, int, int, int]] = []
+        for seg in self._runs:
+            if len(seg) == 4:
+                out.append(seg)
+            else:
+                extra = self._extra
+                out.extend((o, 1, ln, ((ln + 7) & ~7) + extra) for o, ln in zip(seg[0], seg[1]))
+        return out
 
     def __len__(self) -> int:
         return self.count
 
     def __iter__(self) -> Iterator[memoryview]:
         buf = self.buffer
-        for o, c, ln, st in self._runs:
-            for off in (range(o, o + c * st, st) if st else [o] * c):
-                yield buf[off: off + ln]
+        for seg in self._runs:
+            if len(seg) == 4:
+                o, c, ln, st = seg
+                for off in (range(o, o + c * st, st) if st else [o] * c):
+                    yield buf[off: off + ln]
+            else:
+                for off, ln in zip(seg[0], seg[1]):
+                    yield buf[off: off + ln]
 
     def __getitem__(self, index: int) -> memoryview:
         if index < 0:
             index += self.count
         if not 0 <= index < self.count:
             raise IndexError("record index out of range")
-        for o, c, ln, st in self._runs:
-            if index < c:
-                off = o + index * st
-                return self.buffer[off: off + ln]
+        for seg in self._runs:
+            if len(seg) == 4:
+                o, c, ln, st = seg
+                if index < c:
+                    off = o + index * st
+                    return self.buffer[off: off + ln]
+            else:
+                c = len(seg[0])
+                if index < c:
+                    off, ln = seg[0][index], seg[1][index]
+                    return self.buffer[off: off + ln]
             index -= c
         raise IndexError("record index out of range")  # pragma: no cover
 
@@ -206,7 +290,7 @@ class RecordBatch:
                 f"batch records are {ln if ln is not None else 'of mixed lengths'}"
                 f"{'' if st is None else f' every {st} bytes'}; {what} needs equally long records "
                 f"of at least {size} bytes at one stride")
-        return self._runs[0][0], st
+        return self.offsets[0] if len(self._runs[0]) != 4 else self._runs[0][0], st
 
     def as_ctypes(self, ctype: Any) -> Any:
         """The records as a ctypes array ``(ctype * count)`` sharing :attr:`buffer` (no copy).

@@ -28,10 +28,15 @@ Three ways to read:
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
+from functools import partial
+from itertools import accumulate, islice, repeat
+from operator import add, itemgetter, rshift, sub
 from typing import Any, Callable, Iterable
 
 from pybpf.errors import BPFError, ClosedError, InvalidArgumentError, NoSpaceError
-from pybpf.events.batch import RecordBatch, copy_run, run_length, writable_view
+from pybpf.events.batch import RecordBatch, copy_run, run_length, walk_records, writable_view
 from pybpf.events.decode import RecordType, record_type
 from pybpf.sys.epoll import EPOLLIN, Epoll
 from pybpf.sys.mmaps import PAGE_SIZE, map_shared, unmap
@@ -45,6 +50,13 @@ HEADER_SIZE = 8
 _FLAGS = BUSY_BIT | DISCARD_BIT
 # Runs at least this long go through the C-level path (its setup costs ~ a few records).
 _RUN_MIN = 4
+# Records of varying lengths are walked in C this many at a time (then runs are looked for).
+_WALK_CHUNK = 1024
+_FIRST = itemgetter(0)
+_ZEROS = repeat(0)          # endless: the index of the consumer position in its u64 view
+_ONES = repeat(1)           # endless: SEEK_CUR
+_TWOS = repeat(2)
+_EIGHTS = repeat(8)
 
 Callback = Callable[[Any], Any]
 
@@ -179,16 +191,28 @@ class Ring:
                         cons = nxt
                         cons_q[0] = cons
                         rtype.check(ln, self.what)
-                    if hdr[(off + stride) >> 2] == ln and prod - cons >= run_min * stride:
-                        k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
-                        if k >= run_min:
-                            nxt = cons                  # _run accounts for its own records
-                            cons, n, ret = self._run(cb, off, cons, k, ln, stride)
-                            nxt = cons
-                            count += n
-                            if ret:
-                                return count, ret
-                            continue
+                    if prod - cons >= run_min * stride:
+                        if hdr[(off + stride) >> 2] == ln:
+                            k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
+                            if k >= run_min:
+                                nxt = cons              # _run accounts for its own records
+                                cons, n, ret = self._run(cb, off, cons, k, ln, stride)
+                                nxt = cons
+                                count += n
+                                if ret:
+                                    return count, ret
+                                continue
+                        else:
+                            nxt = cons                  # _walked accounts for its own records
+                            got = self._walked(cb, off, cons, prod)
+                            if got is not None:
+                                cons, n, ret = got
+                                nxt = cons
+                                count += n
+                                if ret:
+                                    return count, ret
+                                continue
+                            nxt = cons + stride
                     ret = cb(mm[off + 8: off + 8 + ln] if decode_one is None else
                              decode_one(mm, off + 8, ln))
                     cons = nxt
@@ -208,29 +232,82 @@ class Ring:
     def _run(self, cb: Callback, off: int, cons: int, k: int, ln: int,
              stride: int) -> tuple[int, int, Any]:
         """Hand ``k`` equally long records starting at mapping offset ``off`` (position
-        ``cons``) to ``cb``: decoding and the calls happen in C (``struct.iter_unpack`` +
-        ``map``); the loop only publishes the consumer position after each record. Returns
-        (new position, records handed over, stop value)."""
+        ``cons``) to ``cb``. Returns (new position, records handed over, stop value).
+
+        No interpreter work per record: ``struct.iter_unpack`` slices the records, ``map``
+        decodes them and calls ``cb``, and ``zip`` interleaves each call with the store that
+        publishes the consumer position after it (``cons_q.__setitem__``); ``filter``/``next``
+        stop at the first callback result that is not None/0/False.
+        """
         cons_q = self._cons_q
-        start = cons
         view = self._prod_b[off: off + k * stride]
         results = self.type.run(view, HEADER_SIZE, ln, stride, cb)
+        ends = range(cons + stride, cons + (k + 1) * stride, stride)
         try:
-            for ret in results:
-                cons += stride
-                cons_q[0] = cons
-                if ret:
-                    return cons, (cons - start) // stride, ret
+            ret = next(filter(None, map(_FIRST, zip(results, map(cons_q.__setitem__, _ZEROS, ends)))), None)
         except BaseException:
-            # the record whose callback (or decoding) raised counts as consumed
-            cons += stride
-            cons_q[0] = cons
-            self.records += (cons - start) // stride
+            # the record after the last published one raised: it counts as consumed
+            c = cons_q[0] + stride
+            cons_q[0] = c
+            self.records += (c - cons) // stride
             raise
         finally:
             del results
             view.release()
-        return cons, k, None
+        if ret is not None:
+            c = cons_q[0]
+            return c, (c - cons) // stride, ret
+        return cons + k * stride, k, None
+
+    def _walked(self, cb: Callback, off: int, cons: int, prod: int) -> tuple[int, int, Any] | None:
+        """Hand records of varying lengths to ``cb`` without interpreter work per record
+        beyond publishing positions: the headers are walked in C (:func:`walk_records`), the
+        records sliced, decoded and passed to ``cb`` by ``map``. None when fewer than two
+        records can be walked (or one is too short for the type): the caller goes on one by one.
+        """
+        words = self._hdr[off >> 2: (off + (prod - cons)) >> 2]
+        try:
+            pos = walk_records(words, _WALK_CHUNK)
+            n = len(pos) - 1
+            if n < 2:
+                return None
+            recs = pos[:-1]
+            lens = list(map(words.__getitem__, map(rshift, recs, repeat(2))))
+        finally:
+            words.release()
+        rtype = self.type
+        if rtype.size and min(lens) < rtype.size:
+            return None
+        mm = self._prod
+        if rtype.kind == "bytes":
+            # sequential reads through the mapping's file position: read a record, skip its
+            # padding and the next header (no slice object per record)
+            mm.seek(off + HEADER_SIZE)
+            skips = map(sub, map(sub, islice(pos, 1, None), recs), lens)
+            records: Any = map(_FIRST, zip(map(mm.read, lens), map(mm.seek, skips, _ONES)))
+        else:
+            starts = map(add, recs, repeat(off + HEADER_SIZE))
+            if rtype.kind == "ctypes":
+                records = map(partial(rtype.ctype.from_buffer_copy, mm), starts)
+            else:
+                assert rtype.struct is not None
+                records = map(partial(rtype.struct.unpack_from, mm), starts)
+        cons_q = self._cons_q
+        ends = map(add, islice(pos, 1, None), repeat(cons))
+        try:
+            # as in _run: calls and position stores interleaved by zip, no per-record bytecode
+            ret = next(filter(None, map(_FIRST, zip(map(cb, records), map(cons_q.__setitem__, _ZEROS, ends)))),
+                       None)
+        except BaseException:
+            # the record after the last published one raised: it counts as consumed
+            done = pos.index(cons_q[0] - cons)
+            cons_q[0] = cons + pos[done + 1]
+            self.records += done + 1
+            raise
+        if ret is not None:
+            c = cons_q[0]
+            return c, pos.index(c - cons), ret
+        return cons + pos[n], n, None
 
     # ------------------------------------------------------------------ batches
 
@@ -241,13 +318,14 @@ class Ring:
 
         By default records land back to back, 8-byte aligned, headers stripped. With
         ``headers=True`` the ring's bytes are copied as they are (each record after its 8-byte
-        header, padded to 8), one memory copy per run of records: the fastest layout, read
-        through the returned :class:`RecordBatch`'s offsets or :meth:`RecordBatch.as_numpy`.
+        header, padded to 8; discarded records' bytes too, though not listed), in one memory
+        copy after the headers were walked: the fastest layout, read through the returned
+        :class:`RecordBatch`'s offsets or :meth:`RecordBatch.as_numpy`.
         Stops at ``max_records``, when ``out`` is full, or at a record still being written.
         Discarded records are skipped. The consumer position is published once, after the copy.
         """
         self._check()
-        cons_q, prod_q, hdr, data = self._cons_q, self._prod_q, self._hdr, self._prod_b
+        cons_q, prod_q, hdr, data, mm = self._cons_q, self._prod_q, self._hdr, self._prod_b, self._prod
         cons = cons_q[0]
         prod = prod_q[0]
         if out is None:
@@ -259,15 +337,76 @@ class Ring:
         if max_records is not None and max_records < 0:
             raise InvalidArgumentError(f"{self.what}: max_records must be >= 0")
         limit = -1 if max_records is None else max_records
-        add = batch._raw_runs.append
+        push = batch._raw_runs.append
         cap = len(dst)
         mask = self._mask
         base = PAGE_SIZE
-        keep = HEADER_SIZE if headers else 0        # header bytes copied before each record
-        skip = HEADER_SIZE - keep
         flags, busy, length_mask = _FLAGS, BUSY_BIT, LENGTH_MASK
-        d = 0
         count = 0
+        d = 0
+        if headers:
+            # Walk the headers (runs of equally long records in one step each), then copy the
+            # whole walked range at once: the ring's bytes, discarded records included.
+            start = cons
+            off0 = base + (start & mask)
+            try:
+                while cons < prod and count != limit:
+                    off = base + (cons & mask)
+                    ln = hdr[off >> 2]
+                    if ln & flags:
+                        if ln & busy:
+                            break
+                        stride = ((ln & length_mask) + 15) & ~7
+                        if cons + stride - start > cap:
+                            break
+                        cons += stride
+                        self.discarded += 1
+                        continue
+                    stride = (ln + 15) & ~7
+                    rel = cons - start
+                    if rel + stride > cap:
+                        if cons == start:
+                            raise NoSpaceError(f"{self.what}: out has {cap} bytes, too small for a "
+                                               f"record of {ln} bytes and its header")
+                        break
+                    if prod - cons >= 2 * stride and hdr[(off + stride) >> 2] == ln:
+                        k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
+                        if limit != -1 and k > limit - count:
+                            k = limit - count
+                        if k > (cap - rel) // stride:
+                            k = (cap - rel) // stride
+                        push((rel + HEADER_SIZE, k, ln, stride))
+                        cons += k * stride
+                        count += k
+                        continue
+                    if prod - cons >= 4 * stride:
+                        # records of varying lengths: headers walked in C
+                        words = hdr[off >> 2: (off + (prod - cons)) >> 2]
+                        pos = walk_records(words, _WALK_CHUNK if limit == -1 else
+                                           min(_WALK_CHUNK, limit - count))
+                        k = min(len(pos) - 1, bisect_right(pos, cap - rel) - 1)
+                        if k >= 2:
+                            recs = pos[:k]
+                            push((array("Q", map(add, recs, repeat(rel + HEADER_SIZE))),
+                                 array("I", map(words.__getitem__, map(rshift, recs, _TWOS)))))
+                            words.release()
+                            cons += pos[k]
+                            count += k
+                            continue
+                        words.release()
+                    push((rel + HEADER_SIZE, 1, ln, stride))
+                    cons += stride
+                    count += 1
+                d = cons - start
+                if d:
+                    dst[0:d] = data[off0: off0 + d]
+            finally:
+                cons_q[0] = cons
+                dst_q.release()
+                batch.count = count
+                batch.nbytes = d
+            self.records += count
+            return batch
         try:
             while cons < prod and count != limit:
                 off = base + (cons & mask)
@@ -279,7 +418,7 @@ class Ring:
                     self.discarded += 1
                     continue
                 stride = (ln + 15) & ~7
-                step = stride - skip                        # bytes per record in out
+                step = stride - HEADER_SIZE                 # bytes per record in out
                 if d + step > cap:
                     if count == 0:
                         raise NoSpaceError(f"{self.what}: out has {cap - d} bytes, too small for a "
@@ -292,18 +431,40 @@ class Ring:
                         k = limit - count
                     if step and k > (cap - d) // step:
                         k = (cap - d) // step
-                    if keep:
-                        dst[d: d + k * stride] = data[off: off + k * stride]
-                    elif step:
+                    if step:
                         copy_run(dst, dst_q, d, data, src_q, off + HEADER_SIZE, k, stride, step)
-                    add((d + keep, k, ln, step))
+                    push((d, k, ln, step))
                     d += k * step
                     cons += k * stride
                     count += k
                     continue
-                o = off + skip
-                dst[d: d + ln + keep] = data[o: o + ln + keep]
-                add((d + keep, 1, ln, step))
+                if prod - cons >= 4 * stride:
+                    # records of varying lengths: headers walked in C, records (with their
+                    # padding) read in sequence and joined, then copied at once
+                    words = hdr[off >> 2: (off + (prod - cons)) >> 2]
+                    pos = walk_records(words, _WALK_CHUNK if limit == -1 else
+                                       min(_WALK_CHUNK, limit - count))
+                    n = len(pos) - 1
+                    padded = list(map(sub, map(sub, islice(pos, 1, None), pos), _EIGHTS))
+                    starts = list(accumulate(padded, initial=d))
+                    k = min(n, bisect_right(starts, cap) - 1)
+                    if k >= 2:
+                        recs = pos[:k]
+                        lens = array("I", map(words.__getitem__, map(rshift, recs, _TWOS)))
+                        words.release()
+                        mm.seek(off + HEADER_SIZE)
+                        blob = b"".join(map(_FIRST, zip(map(mm.read, padded[:k]),
+                                                        map(mm.seek, _EIGHTS, _ONES))))
+                        dst[d: d + len(blob)] = blob
+                        push((array("Q", starts[:k]), lens))
+                        d += len(blob)
+                        cons += pos[k]
+                        count += k
+                        continue
+                    words.release()
+                o = off + HEADER_SIZE
+                dst[d: d + ln] = data[o: o + ln]
+                push((d, 1, ln, step))
                 d += step
                 cons += stride
                 count += 1
