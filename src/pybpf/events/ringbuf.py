@@ -54,7 +54,7 @@ _RUN_MIN = 4
 _WALK_CHUNK = 1024
 _FIRST = itemgetter(0)
 _ZEROS = repeat(0)          # endless: the index of the consumer position in its u64 view
-_ONES = repeat(1)           # endless: SEEK_CUR
+_ONES: Any = repeat(1)      # endless: SEEK_CUR
 _TWOS = repeat(2)
 _EIGHTS = repeat(8)
 
