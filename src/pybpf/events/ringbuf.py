@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from functools import partial
 from itertools import accumulate, islice, repeat
 from operator import add, itemgetter, rshift, sub
 from typing import Any, Callable, Iterable
@@ -168,8 +167,8 @@ class Ring:
         nxt = cons = cons_q[0]
         count = 0
         # One record per iteration, kept to a few operations; runs of equally long records
-        # (probed with one header comparison) go to _run, which works without a per-record loop
-        # body beyond publishing positions.
+        # (probed with one header comparison) go to _run, which works without any bytecode
+        # per record.
         try:
             while True:
                 prod = prod_q[0]
@@ -191,28 +190,19 @@ class Ring:
                         cons = nxt
                         cons_q[0] = cons
                         rtype.check(ln, self.what)
-                    if prod - cons >= run_min * stride:
-                        if hdr[(off + stride) >> 2] == ln:
-                            k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
-                            if k >= run_min:
-                                nxt = cons              # _run accounts for its own records
-                                cons, n, ret = self._run(cb, off, cons, k, ln, stride)
-                                nxt = cons
-                                count += n
-                                if ret:
-                                    return count, ret
-                                continue
-                        else:
-                            nxt = cons                  # _walked accounts for its own records
-                            got = self._walked(cb, off, cons, prod)
-                            if got is not None:
-                                cons, n, ret = got
-                                nxt = cons
-                                count += n
-                                if ret:
-                                    return count, ret
-                                continue
-                            nxt = cons + stride
+                    if hdr[(off + stride) >> 2] == ln and prod - cons >= run_min * stride:
+                        k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
+                        if k >= run_min:
+                            nxt = cons                  # _run accounts for its own records
+                            cons, n, ret = self._run(cb, off, cons, k, ln, stride)
+                            nxt = cons
+                            count += n
+                            if ret:
+                                return count, ret
+                            continue
+                    # Records of varying lengths go one by one: walking their headers in C
+                    # (as read_batch does) and calling back through map() measured no faster
+                    # than this loop, the Python callback dominating either way.
                     ret = cb(mm[off + 8: off + 8 + ln] if decode_one is None else
                              decode_one(mm, off + 8, ln))
                     cons = nxt
@@ -258,56 +248,6 @@ class Ring:
             c = cons_q[0]
             return c, (c - cons) // stride, ret
         return cons + k * stride, k, None
-
-    def _walked(self, cb: Callback, off: int, cons: int, prod: int) -> tuple[int, int, Any] | None:
-        """Hand records of varying lengths to ``cb`` without interpreter work per record
-        beyond publishing positions: the headers are walked in C (:func:`walk_records`), the
-        records sliced, decoded and passed to ``cb`` by ``map``. None when fewer than two
-        records can be walked (or one is too short for the type): the caller goes on one by one.
-        """
-        words = self._hdr[off >> 2: (off + (prod - cons)) >> 2]
-        try:
-            pos = walk_records(words, _WALK_CHUNK)
-            n = len(pos) - 1
-            if n < 2:
-                return None
-            recs = pos[:-1]
-            lens = list(map(words.__getitem__, map(rshift, recs, repeat(2))))
-        finally:
-            words.release()
-        rtype = self.type
-        if rtype.size and min(lens) < rtype.size:
-            return None
-        mm = self._prod
-        if rtype.kind == "bytes":
-            # sequential reads through the mapping's file position: read a record, skip its
-            # padding and the next header (no slice object per record)
-            mm.seek(off + HEADER_SIZE)
-            skips = map(sub, map(sub, islice(pos, 1, None), recs), lens)
-            records: Any = map(_FIRST, zip(map(mm.read, lens), map(mm.seek, skips, _ONES)))
-        else:
-            starts = map(add, recs, repeat(off + HEADER_SIZE))
-            if rtype.kind == "ctypes":
-                records = map(partial(rtype.ctype.from_buffer_copy, mm), starts)
-            else:
-                assert rtype.struct is not None
-                records = map(partial(rtype.struct.unpack_from, mm), starts)
-        cons_q = self._cons_q
-        ends = map(add, islice(pos, 1, None), repeat(cons))
-        try:
-            # as in _run: calls and position stores interleaved by zip, no per-record bytecode
-            ret = next(filter(None, map(_FIRST, zip(map(cb, records), map(cons_q.__setitem__, _ZEROS, ends)))),
-                       None)
-        except BaseException:
-            # the record after the last published one raised: it counts as consumed
-            done = pos.index(cons_q[0] - cons)
-            cons_q[0] = cons + pos[done + 1]
-            self.records += done + 1
-            raise
-        if ret is not None:
-            c = cons_q[0]
-            return c, pos.index(c - cons), ret
-        return cons + pos[n], n, None
 
     # ------------------------------------------------------------------ batches
 
