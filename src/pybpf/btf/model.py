@@ -141,7 +141,8 @@ class Int(Type):
     kind = Kind.INT
 
     def __init__(self, id: int, name: str, size: int, encoding: int, offset: int, bits: int) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.size = size
         self.encoding = encoding
         self.offset = offset
@@ -166,7 +167,8 @@ class _Ref(Type):
     __slots__ = ("type",)
 
     def __init__(self, id: int, name: str, type: int) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.type = type
 
 
@@ -219,7 +221,8 @@ class Array(Type):
     kind = Kind.ARRAY
 
     def __init__(self, id: int, name: str, type: int, index_type: int, nelems: int) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.type = type
         self.index_type = index_type
         self.nelems = nelems
@@ -241,7 +244,8 @@ class Composite(Type):
     __slots__ = ("size", "members", "kflag")
 
     def __init__(self, id: int, name: str, size: int, members: tuple[Member, ...], kflag: bool = False) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.size = size
         self.members = members
         #: Whether the record used the kflag (bitfield) member-offset encoding.
@@ -276,7 +280,8 @@ class Enum(Type):
     kind = Kind.ENUM
 
     def __init__(self, id: int, name: str, size: int, values: tuple[EnumValue, ...], signed: bool) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.size = size
         self.values = values
         self.signed = signed
@@ -296,7 +301,8 @@ class Fwd(Type):
     kind = Kind.FWD
 
     def __init__(self, id: int, name: str, is_union: bool) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.is_union = is_union
 
 
@@ -307,7 +313,8 @@ class Func(Type):
     kind = Kind.FUNC
 
     def __init__(self, id: int, name: str, type: int, linkage: int) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.type = type
         self.linkage = linkage
 
@@ -326,7 +333,8 @@ class FuncProto(Type):
     kind = Kind.FUNC_PROTO
 
     def __init__(self, id: int, name: str, type: int, params: tuple[Param, ...]) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.type = type
         self.params = params
 
@@ -342,7 +350,8 @@ class Var(Type):
     kind = Kind.VAR
 
     def __init__(self, id: int, name: str, type: int, linkage: int) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.type = type
         self.linkage = linkage
 
@@ -362,7 +371,8 @@ class Datasec(Type):
     kind = Kind.DATASEC
 
     def __init__(self, id: int, name: str, size: int, vars: tuple[VarSecinfo, ...]) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.size = size
         self.vars = vars
 
@@ -374,7 +384,8 @@ class Float(Type):
     kind = Kind.FLOAT
 
     def __init__(self, id: int, name: str, size: int) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.size = size
 
 
@@ -386,7 +397,8 @@ class DeclTag(Type):
     kind = Kind.DECL_TAG
 
     def __init__(self, id: int, name: str, type: int, component_idx: int) -> None:
-        super().__init__(id, name)
+        self.id = id
+        self.name = name
         self.type = type
         self.component_idx = component_idx
 

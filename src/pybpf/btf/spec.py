@@ -1,10 +1,15 @@
 """Parsing raw BTF into :class:`BTF`, the container every other layer asks for types.
 
 Parsing is lazy: :meth:`BTF.parse` validates the header and walks the type section once to
-record where each type's record starts (an ``array`` of offsets); a type is decoded into a
+record where each type's record starts (an ``array`` of word offsets); a type is decoded into a
 :mod:`pybpf.btf.model` object the first time it is asked for, then cached. Names are indexed on
 the first :meth:`BTF.find`. This keeps ``vmlinux`` (≈130 000 types) cheap to open when a caller
 needs only a handful of types, which is the common case (CO-RE, kfunc lookup, attach targets).
+
+The type section is read as 32-bit words (a zero-copy ``memoryview`` when the BTF has the host's
+byte order, a byte-swapped ``array`` otherwise); every decoder works on those words, so the lazy
+single-type path and the bulk paths (:meth:`BTF.decode_all`, :attr:`BTF.table`) share one
+implementation.
 
 Both byte orders are accepted (the magic tells). Split BTF (kernel modules) is parsed on top of
 its base: ids and string offsets continue where the base's end.
@@ -14,62 +19,80 @@ Malformed input raises :class:`pybpf.errors.BTFError` naming the byte offset and
 
 from __future__ import annotations
 
+import gc
 import struct
+import sys
 from array import array
-from typing import Iterator
+from bisect import bisect_left
+from itertools import accumulate, count
+from operator import add
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from pybpf.errors import BTFError
 from pybpf.btf import model as m
 from pybpf.btf.model import Kind
 
-__all__ = ["BTF", "BTF_MAGIC", "HEADER_SIZE", "MAX_TYPE_ID", "record_size"]
+if TYPE_CHECKING:
+    from pybpf.btf.table import TypeTable
+
+__all__ = ["BTF", "BTF_MAGIC", "HEADER_SIZE", "MAX_TYPE_ID", "record_size", "Buffer"]
 
 BTF_MAGIC = 0xEB9F
 HEADER_SIZE = 24
 MAX_TYPE_ID = 0x000FFFFF
 MAX_VLEN = 0xFFFF
+#: Deepest struct/union/array nesting any recursive walk follows before giving up with BTFError
+#: (far beyond real C types, well inside Python's recursion limit).
+MAX_NESTING = 150
+NATIVE_ENDIAN = "<" if sys.byteorder == "little" else ">"
 
-# kind -> (bytes after the 12-byte common header, bytes per vlen entry)
-_RECORD_LAYOUT: dict[int, tuple[int, int]] = {
-    Kind.INT: (4, 0),
+#: What :meth:`BTF.parse` accepts: ``bytes``, ``bytearray``, ``memoryview`` or an ``mmap``.
+Buffer = Union[bytes, bytearray, memoryview, Any]
+
+# kind -> (words after the 3-word common header, words per vlen entry)
+_RECORD_WORDS: dict[int, tuple[int, int]] = {
+    Kind.INT: (1, 0),
     Kind.PTR: (0, 0),
-    Kind.ARRAY: (12, 0),
-    Kind.STRUCT: (0, 12),
-    Kind.UNION: (0, 12),
-    Kind.ENUM: (0, 8),
+    Kind.ARRAY: (3, 0),
+    Kind.STRUCT: (0, 3),
+    Kind.UNION: (0, 3),
+    Kind.ENUM: (0, 2),
     Kind.FWD: (0, 0),
     Kind.TYPEDEF: (0, 0),
     Kind.VOLATILE: (0, 0),
     Kind.CONST: (0, 0),
     Kind.RESTRICT: (0, 0),
     Kind.FUNC: (0, 0),
-    Kind.FUNC_PROTO: (0, 8),
-    Kind.VAR: (4, 0),
-    Kind.DATASEC: (0, 12),
+    Kind.FUNC_PROTO: (0, 2),
+    Kind.VAR: (1, 0),
+    Kind.DATASEC: (0, 3),
     Kind.FLOAT: (0, 0),
-    Kind.DECL_TAG: (4, 0),
+    Kind.DECL_TAG: (1, 0),
     Kind.TYPE_TAG: (0, 0),
-    Kind.ENUM64: (0, 12),
+    Kind.ENUM64: (0, 3),
 }
 # Flat tables indexed by kind number for the scan loop (None = unknown kind).
-_FIXED = [None] * 32
+_FIXED: list[int | None] = [None] * 32
 _PER = [0] * 32
-for _k, (_fixed, _per) in _RECORD_LAYOUT.items():
-    _FIXED[_k] = _fixed
+for _k, (_fixed, _per) in _RECORD_WORDS.items():
+    _FIXED[_k] = 3 + _fixed
     _PER[_k] = _per
+_KINDS: tuple[Kind, ...] = tuple(Kind(k) if k <= max(Kind) else Kind.UNKN for k in range(32))
+_SIZED_KINDS = frozenset({Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.DATASEC, Kind.FLOAT})
+_MODS = m.MODIFIER_KINDS
 
 
 def record_size(kind: int, vlen: int) -> int:
     """Size in bytes of one type record of ``kind`` with ``vlen`` entries."""
-    fixed, per = _RECORD_LAYOUT[Kind(kind)]
-    return 12 + fixed + per * vlen
+    fixed, per = _RECORD_WORDS[Kind(kind)]
+    return 4 * (3 + fixed + per * vlen)
 
 
 class _Header:
     __slots__ = ("endian", "version", "flags", "hdr_len", "type_off", "type_len", "str_off", "str_len")
 
 
-def _parse_header(data: bytes | memoryview) -> _Header:
+def _parse_header(data: Buffer) -> _Header:
     if len(data) < HEADER_SIZE:
         raise BTFError(f"BTF header truncated: {len(data)} bytes, need {HEADER_SIZE}")
     magic_le = struct.unpack_from("<H", data, 0)[0]
@@ -107,6 +130,13 @@ def _parse_header(data: bytes | memoryview) -> _Header:
     return h
 
 
+_tuple_new = tuple.__new__  # builds NamedTuple instances without the Python-level __new__
+
+
+def _s32(v: int) -> int:
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
 class BTF:
     """A parsed set of BTF types (``.BTF`` of an object, vmlinux, or a module's split BTF).
 
@@ -114,31 +144,51 @@ class BTF:
     ``len(btf)`` is the number of type ids including void (so ids are ``range(len(btf))``);
     :meth:`find` looks types up by name. Instances are read-only views of the bytes they
     were parsed from.
+
+    Bulk access for whole-BTF consumers (dumpers): :meth:`decode_all` decodes every type in
+    one fast pass; :attr:`table` is a columnar :class:`pybpf.btf.table.TypeTable` (kinds, names,
+    raw words) that avoids building model objects at all.
     """
 
     def __init__(self) -> None:  # use BTF.parse()
-        self._data: bytes = b""
+        self._data: Buffer = b""
         self.base: BTF | None = None
         self.endian = "<"
+        self.version = 1
+        self.flags = 0
         self.start_id = 1
-        self._offsets = array("I")
+        self._woff = array("I")
+        self._words: Any = array("I")
         self._types_start = 0
+        self._types_end = 0
         self._str_start = 0
         self._str_len = 0
         self._str_base_len = 0
         self._cache: dict[int, m.Type] = {}
         self._strings: dict[int, str] = {}
+        self._all_strings = False
         self._name_index: dict[str, list[int]] | None = None
+        self._name_order: Any = None
         self._ptr_size: int | None = None
+        self._table: TypeTable | None = None
+        self._table_columns: Any = None
+        self._all_decoded = False
 
     # ------------------------------------------------------------------ parsing
     @classmethod
-    def parse(cls, data: bytes | bytearray | memoryview, base: BTF | None = None) -> BTF:
+    def parse(cls, data: Buffer, base: BTF | None = None) -> BTF:
         """Parse raw BTF ``data`` (a ``.BTF`` section or a /sys/kernel/btf file).
 
-        With ``base``, ``data`` is split BTF on top of it (kernel module BTF): its type ids start
-        at ``len(base)`` and its string offsets at the base's string section length.
+        ``data`` may be ``bytes``, ``bytearray``, ``memoryview`` or a read-only ``mmap`` (kept,
+        not copied). With ``base``, ``data`` is split BTF on top of it (kernel module BTF): its
+        type ids start at ``len(base)`` and its string offsets at the base's string section
+        length.
         """
+        return cls._parse(data, base, None)
+
+    @classmethod
+    def _parse(cls, data: Buffer, base: BTF | None, word_offsets: Any) -> BTF:
+        """Parse; with ``word_offsets`` (from a trusted cache keyed by the content), skip the scan."""
         if isinstance(data, (bytearray, memoryview)):
             data = bytes(data)
         h = _parse_header(data)
@@ -162,7 +212,17 @@ class BTF:
                 raise BTFError(f"BTF string section at offset {self._str_start} must start with a NUL byte")
         if h.str_len and data[self._str_start + h.str_len - 1] != 0:
             raise BTFError(f"BTF string section at offset {self._str_start} is not NUL-terminated")
-        self._scan()
+        if h.endian == NATIVE_ENDIAN:
+            self._words = memoryview(data)[self._types_start:self._types_end].cast("I")
+        else:
+            words = array("I")
+            words.frombytes(data[self._types_start:self._types_end])
+            words.byteswap()
+            self._words = words
+        if word_offsets is None:
+            self._scan()
+        else:
+            self._woff = word_offsets
         return self
 
     @property
@@ -170,37 +230,39 @@ class BTF:
         return self._str_base_len + self._str_len
 
     def _scan(self) -> None:
-        """Record the start offset of every type record, validating kinds and bounds."""
-        data = self._data
-        info_at = struct.Struct(self.endian + "I").unpack_from
+        """Record the start word of every type record, validating kinds and bounds."""
+        words = self._words
         fixed_tab, per_tab = _FIXED, _PER
-        offsets = array("I")
-        append = offsets.append
-        off = self._types_start
-        end = self._types_end
+        woff = array("I")
+        append = woff.append
+        w = 0
+        end = len(words)
         max_local = MAX_TYPE_ID - self.start_id + 1
-        while off < end:
-            if off + 12 > end:
+        n = 0
+        while w < end:
+            if w + 3 > end:
                 raise BTFError(
-                    f"BTF type id {self.start_id + len(offsets)} at offset {off}: record header truncated"
+                    f"BTF type id {self.start_id + n} at offset {self._types_start + 4 * w}: "
+                    "record header truncated"
                 )
-            info = info_at(data, off + 4)[0]
+            info = words[w + 1]
             kind = (info >> 24) & 0x1F
             fixed = fixed_tab[kind]
             if fixed is None:
                 raise BTFError(
-                    f"BTF type id {self.start_id + len(offsets)} at offset {off}: unknown kind {kind}"
+                    f"BTF type id {self.start_id + n} at offset {self._types_start + 4 * w}: unknown kind {kind}"
                 )
-            append(off)
-            off += 12 + fixed + per_tab[kind] * (info & 0xFFFF)
-            if len(offsets) > max_local:
+            append(w)
+            n += 1
+            w += fixed + per_tab[kind] * (info & 0xFFFF)
+            if n > max_local:
                 raise BTFError(f"BTF has more than {MAX_TYPE_ID} types")
-        if off != end:
+        if w != end:
             raise BTFError(
-                f"BTF type id {self.start_id + len(offsets) - 1} at offset {offsets[-1]}: record runs "
-                f"{off - end} bytes past the end of the type section"
+                f"BTF type id {self.start_id + n - 1} at offset {self._types_start + 4 * woff[-1]}: record "
+                f"runs {4 * (w - end)} bytes past the end of the type section"
             )
-        self._offsets = offsets
+        self._woff = woff
 
     # ------------------------------------------------------------------ strings
     def string(self, offset: int) -> str:
@@ -215,7 +277,7 @@ class BTF:
             local = offset - self._str_base_len
             if local >= self._str_len:
                 raise BTFError(
-                    f"BTF string offset {offset} out of range (string section has {self._str_total_desc()})"
+                    f"BTF string offset {offset} out of range (string section has {self._str_len_total} bytes)"
                 )
             start = self._str_start + local
             endpos = self._data.find(b"\0", start)
@@ -226,13 +288,47 @@ class BTF:
         self._strings[offset] = s
         return s
 
-    def _str_total_desc(self) -> str:
-        return f"{self._str_len_total} bytes"
+    def _string_bytes(self, offset: int) -> bytes:
+        """Raw bytes of the string at ``offset`` (no decoding); for the sorted name index."""
+        if offset < self._str_base_len:
+            assert self.base is not None
+            return self.base._string_bytes(offset)
+        start = self._str_start + offset - self._str_base_len
+        return self._data[start:self._data.find(b"\0", start)]
+
+    def load_strings(self) -> dict[int, str]:
+        """Decode the whole string section at once (fast for bulk consumers).
+
+        Returns the offset → string dict that :meth:`string` consults first. Offsets pointing
+        into the middle of a string are still answered by :meth:`string`.
+        """
+        if self._all_strings:
+            return self._strings
+        sec = self._data[self._str_start:self._str_start + self._str_len]
+        base = self._str_base_len
+        strings = self._strings
+        # The section ends with a NUL: drop the empty piece after it. The offset of piece i is
+        # base + (total length of the pieces before it) + i separators.
+        if sec.isascii():
+            pieces: list[str] = sec.decode("ascii").split("\0")[:-1]
+            new = dict(zip(map(add, accumulate(map(len, pieces), initial=base), count()), pieces))
+        else:
+            new = {}
+            pieces_b = sec.split(b"\0")[:-1]
+            for off, pb in zip(map(add, accumulate(map(len, pieces_b), initial=base), count()), pieces_b):
+                try:
+                    new[off] = pb.decode()
+                except UnicodeDecodeError:
+                    pass  # left to string(), which reports it
+        new.update(strings)
+        self._strings = new
+        self._all_strings = True
+        return new
 
     # ------------------------------------------------------------------ access
     def __len__(self) -> int:
         """Number of type ids, counting void and the base's types: valid ids are ``range(len(self))``."""
-        return self.start_id + len(self._offsets)
+        return self.start_id + len(self._woff)
 
     def __getitem__(self, type_id: int) -> m.Type:
         t = self._cache.get(type_id)
@@ -245,62 +341,103 @@ class BTF:
                 raise BTFError(f"BTF type id {type_id} out of range")
             return self.base[type_id]
         idx = type_id - self.start_id
-        if idx >= len(self._offsets):
+        if idx >= len(self._woff):
             raise BTFError(f"BTF type id {type_id} out of range (last id is {len(self) - 1})")
-        t = self._decode(type_id, self._offsets[idx])
+        t = self._decode(type_id, self._woff[idx])
         self._cache[type_id] = t
         return t
+
+    def get(self, type_id: int) -> m.Type | None:
+        """``self[type_id]``, or None when the id is out of range."""
+        if not 0 <= type_id < len(self):
+            return None
+        return self[type_id]
 
     def types(self, start: int | None = None) -> Iterator[m.Type]:
         """Every type of this BTF (not its base), in id order; decodes them all."""
         first = self.start_id if start is None else max(start, self.start_id)
+        if not self._all_decoded and len(self._woff) > 64:
+            self.decode_all()
+        cache = self._cache
         for tid in range(first, len(self)):
-            yield self[tid]
+            t = cache.get(tid)
+            yield t if t is not None else self[tid]
 
     def __iter__(self) -> Iterator[m.Type]:
         return self.types()
+
+    def _local_index(self, type_id: int) -> int:
+        idx = type_id - self.start_id
+        if not 0 <= idx < len(self._woff):
+            raise BTFError(f"BTF type id {type_id} out of range (last id is {len(self) - 1})")
+        return idx
 
     def kind_of(self, type_id: int) -> Kind:
         """The kind of ``type_id`` without decoding the whole type."""
         if type_id == 0:
             return Kind.UNKN
         if type_id < self.start_id:
-            if self.base is None:
+            if self.base is None or type_id < 0:
                 raise BTFError(f"BTF type id {type_id} out of range")
             return self.base.kind_of(type_id)
-        idx = type_id - self.start_id
-        if not 0 <= idx < len(self._offsets):
-            raise BTFError(f"BTF type id {type_id} out of range (last id is {len(self) - 1})")
-        info = struct.unpack_from(self.endian + "I", self._data, self._offsets[idx] + 4)[0]
-        return Kind((info >> 24) & 0x1F)
+        w = self._woff[self._local_index(type_id)]
+        return _KINDS[(self._words[w + 1] >> 24) & 0x1F]
 
     def name_of(self, type_id: int) -> str:
         """The name of ``type_id`` without decoding the whole type (``""`` if anonymous)."""
         if type_id == 0:
             return ""
         if type_id < self.start_id:
-            if self.base is None:
+            if self.base is None or type_id < 0:
                 raise BTFError(f"BTF type id {type_id} out of range")
             return self.base.name_of(type_id)
-        idx = type_id - self.start_id
-        if not 0 <= idx < len(self._offsets):
-            raise BTFError(f"BTF type id {type_id} out of range (last id is {len(self) - 1})")
-        return self.string(struct.unpack_from(self.endian + "I", self._data, self._offsets[idx])[0])
+        w = self._woff[self._local_index(type_id)]
+        return self.string(self._words[w])
+
+    def record_offset(self, type_id: int) -> int:
+        """Byte offset of ``type_id``'s record in :attr:`raw` (for messages and tools)."""
+        return self._types_start + 4 * self._woff[self._local_index(type_id)]
 
     @property
-    def raw(self) -> bytes:
-        """The bytes this BTF was parsed from."""
+    def raw(self) -> Buffer:
+        """The bytes this BTF was parsed from (``bytes``, or the ``mmap`` it was given)."""
         return self._data
+
+    @property
+    def words(self) -> Any:
+        """The type section as host-order 32-bit words (``memoryview`` or ``array('I')``)."""
+        return self._words
+
+    @property
+    def word_offsets(self) -> array:
+        """Start word (index into :attr:`words`) of each local type's record, in id order."""
+        return self._woff
+
+    @property
+    def is_split(self) -> bool:
+        """Whether this BTF is split BTF on top of :attr:`base`."""
+        return self.base is not None
+
+    @property
+    def table(self) -> TypeTable:
+        """A columnar view of this BTF's own types (built on first use, then kept)."""
+        if self._table is None:
+            from pybpf.btf.table import TypeTable
+
+            self._table = TypeTable(self, self._table_columns)
+            self._table_columns = None
+        return self._table
 
     # ------------------------------------------------------------------ names
     def _build_name_index(self) -> dict[str, list[int]]:
         index: dict[str, list[int]] = {}
-        name_at = struct.Struct(self.endian + "I").unpack_from
-        data = self._data
+        words = self._words
         string = self.string
+        if len(self._woff) > 4096:
+            self.load_strings()
         tid = self.start_id
-        for off in self._offsets:
-            name_off = name_at(data, off)[0]
+        for w in self._woff:
+            name_off = words[w]
             if name_off:
                 name = string(name_off)
                 ids = index.get(name)
@@ -322,10 +459,61 @@ class BTF:
         """Install a name index computed earlier for the same bytes (the on-disk cache)."""
         self._name_index = index
 
+    def build_name_order(self) -> array:
+        """Local named type ids sorted by name bytes (then id): the compact name index.
+
+        :meth:`find` answers from it by binary search, so installing one (from the on-disk
+        cache, :meth:`set_name_order`) makes lookups ready without building a dict.
+        """
+        words = self._words
+        woff = self._woff
+        sb = self._string_bytes
+        start = self.start_id
+        named = [(sb(words[w]), i + start) for i, w in enumerate(woff) if words[w]]
+        named.sort()
+        return array("I", [tid for _, tid in named])
+
+    def set_name_order(self, order: Any) -> None:
+        """Install a name order from :meth:`build_name_order` computed for the same bytes."""
+        self._name_order = order
+
+    @property
+    def name_order(self) -> Any:
+        """The compact sorted name index (built on first use if none was installed)."""
+        if self._name_order is None:
+            self._name_order = self.build_name_order()
+        return self._name_order
+
+    def _find_local(self, name: str) -> list[int]:
+        if self._name_index is not None:
+            return list(self._name_index.get(name, ()))
+        order = self._name_order
+        if order is None:
+            return list(self.name_index.get(name, ()))
+        try:
+            target = name.encode()
+        except UnicodeEncodeError:
+            return []
+        words = self._words
+        woff = self._woff
+        start = self.start_id
+        sb = self._string_bytes
+
+        def key(tid: int) -> bytes:
+            return sb(words[woff[tid - start]])
+
+        i = bisect_left(order, target, key=key)
+        out = []
+        n = len(order)
+        while i < n and key(order[i]) == target:
+            out.append(order[i])
+            i += 1
+        return out
+
     def find(self, name: str, kind: Kind | None = None) -> list[int]:
         """Ids of the types named ``name`` (optionally only of ``kind``), base BTF first."""
         ids = list(self.base.find(name, kind)) if self.base is not None else []
-        local = self.name_index.get(name, ())
+        local = self._find_local(name)
         if kind is None:
             ids.extend(local)
         else:
@@ -343,50 +531,125 @@ class BTF:
         return ids[0]
 
     # ------------------------------------------------------------------ decoding
-    def _check_ref(self, owner: int, ref: int, off: int) -> int:
+    def _check_ref(self, owner: int, ref: int, w: int) -> int:
         if ref >= len(self):
             raise BTFError(
-                f"BTF type id {owner} at offset {off}: refers to type id {ref}, last id is {len(self) - 1}"
+                f"BTF type id {owner} at offset {self._types_start + 4 * w}: refers to type id {ref}, "
+                f"last id is {len(self) - 1}"
             )
         return ref
 
-    def _decode(self, tid: int, off: int) -> m.Type:
-        e = self.endian
-        data = self._data
-        name_off, info, size_type = struct.unpack_from(e + "III", data, off)
-        kind = (info >> 24) & 0x1F
-        vlen = info & 0xFFFF
-        kflag = info >> 31
+    def _decode(self, tid: int, w: int) -> m.Type:
+        words = self._words
+        name_off = words[w]
+        info = words[w + 1]
         try:
             name = self.string(name_off) if name_off else ""
-            return _DECODERS[kind](self, tid, off, name, vlen, kflag, size_type)
+            return _DECODERS[(info >> 24) & 0x1F](self, tid, w, name, info & 0xFFFF, info >> 31, words[w + 2])
         except BTFError as exc:
             if f"type id {tid}" in str(exc):
                 raise
-            raise BTFError(f"BTF type id {tid} at offset {off}: {exc.message}") from None
+            raise BTFError(f"BTF type id {tid} at offset {self._types_start + 4 * w}: {exc.message}") from None
+
+    def decode_all(self) -> None:
+        """Decode every local type into the cache in one pass (the fast path for dumpers).
+
+        Raises :class:`BTFError` for the first malformed type, as ``btf[id]`` would.
+        """
+        if self._all_decoded:
+            return
+        self.load_strings()
+        # Hundreds of thousands of acyclic objects: the cyclic GC would only rescan them.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._decode_all()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _decode_all(self) -> None:
+        words = self._words
+        cache = self._cache
+        decoders = _DECODERS
+        strings = self._strings
+        string = self.string
+        limit = len(self)
+        # The commonest kinds are built inline (vmlinux is ~45% FUNC, ~23% FUNC_PROTO).
+        Func, FuncProto, Param = m.Func, m.FuncProto, m.Param
+        simple_refs = _SIMPLE_REF_CLASSES
+        tid = self.start_id
+        for w in self._woff:
+            if tid not in cache:
+                name_off = words[w]
+                info = words[w + 1]
+                st = words[w + 2]
+                kind = (info >> 24) & 0x1F
+                name = strings.get(name_off) if name_off else ""
+                if name is None:
+                    name = string(name_off)
+                try:
+                    if kind == 12 and st < limit:  # FUNC
+                        cache[tid] = Func(tid, name, st, info & 0xFFFF)
+                    elif kind == 13 and st < limit:  # FUNC_PROTO
+                        vlen = info & 0xFFFF
+                        params = []
+                        if vlen:
+                            it = iter(words[w + 3:w + 3 + 2 * vlen].tolist())
+                            for n, t in zip(it, it):
+                                if t >= limit:
+                                    raise BTFError("bad parameter type")
+                                pname = (strings.get(n) or string(n)) if n else ""
+                                params.append(_tuple_new(Param, (pname, t)))
+                        cache[tid] = FuncProto(tid, name, st, tuple(params))
+                    elif simple_refs[kind] is not None and st < limit:
+                        cache[tid] = simple_refs[kind](tid, name, st)
+                    else:
+                        cache[tid] = decoders[kind](self, tid, w, name, info & 0xFFFF, info >> 31, st)
+                except BTFError:
+                    cache.pop(tid, None)
+                    self[tid]  # re-decode on the checked path: raises with full context
+                    raise
+            tid += 1
+        self._all_decoded = True
 
     # ------------------------------------------------------------------ layout helpers
     def skip_modifiers(self, type_id: int) -> int:
         """Follow CONST/VOLATILE/RESTRICT/TYPE_TAG to the first other type."""
         seen = 0
-        while self.kind_of(type_id) in m.MODIFIER_KINDS:
+        start = type_id
+        while self.kind_of(type_id) in _MODS:
             type_id = self[type_id].type  # type: ignore[attr-defined]
             seen += 1
             if seen > len(self):
-                raise BTFError(f"BTF type id {type_id}: modifier loop")
+                raise BTFError(f"BTF type id {start}: modifier loop")
         return type_id
 
     def skip_mods_and_typedefs(self, type_id: int) -> int:
         """Follow modifiers and typedefs (libbpf's skip_mods_and_typedefs)."""
         seen = 0
+        start = type_id
         while True:
             kind = self.kind_of(type_id)
-            if kind not in m.MODIFIER_KINDS and kind != Kind.TYPEDEF:
+            if kind not in _MODS and kind != Kind.TYPEDEF:
                 return type_id
             type_id = self[type_id].type  # type: ignore[attr-defined]
             seen += 1
             if seen > len(self):
-                raise BTFError(f"BTF type id {type_id}: typedef/modifier loop")
+                raise BTFError(f"BTF type id {start}: typedef/modifier loop")
+
+    def resolve_type(self, type_id: int) -> int:
+        """Follow modifiers, typedefs, VAR and DECL_TAG to a concrete type (libbpf's btf__resolve_type)."""
+        seen = 0
+        start = type_id
+        while True:
+            kind = self.kind_of(type_id)
+            if kind not in _MODS and kind not in (Kind.TYPEDEF, Kind.VAR, Kind.DECL_TAG):
+                return type_id
+            type_id = self[type_id].type  # type: ignore[attr-defined]
+            seen += 1
+            if seen > len(self):
+                raise BTFError(f"BTF type id {start}: reference loop")
 
     @property
     def pointer_size(self) -> int:
@@ -401,59 +664,78 @@ class BTF:
             self._ptr_size = size
         return self._ptr_size
 
+    @pointer_size.setter
+    def pointer_size(self, size: int) -> None:
+        if size not in (4, 8):
+            raise BTFError(f"unsupported pointer size {size}")
+        self._ptr_size = size
+
     def resolve_size(self, type_id: int) -> int:
         """Byte size of ``type_id`` as libbpf's btf__resolve_size computes it."""
         nelems = 1
         depth = 0
+        start = type_id
         while True:
             depth += 1
             if depth > 32 + len(self):
-                raise BTFError(f"BTF type id {type_id}: reference loop while resolving size")
+                raise BTFError(f"BTF type id {start}: reference loop while resolving size")
             t = self[type_id]
             kind = t.kind
-            if kind in (Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.DATASEC, Kind.FLOAT):
+            if kind in _SIZED_KINDS:
                 size = t.size  # type: ignore[attr-defined]
                 break
             if kind == Kind.PTR:
                 size = self.pointer_size
                 break
-            if kind in m.MODIFIER_KINDS or kind in (Kind.TYPEDEF, Kind.VAR, Kind.DECL_TAG):
+            if kind in _MODS or kind in (Kind.TYPEDEF, Kind.VAR, Kind.DECL_TAG):
                 type_id = t.type  # type: ignore[attr-defined]
                 continue
             if kind == Kind.ARRAY:
                 nelems *= t.nelems  # type: ignore[attr-defined]
+                if nelems > 0xFFFFFFFF:
+                    raise BTFError(f"BTF type id {start}: array size overflows 32 bits")
                 type_id = t.type  # type: ignore[attr-defined]
                 continue
             raise BTFError(f"BTF type id {t.id} ({kind.name}) has no size")
         total = nelems * size
         if total > 0xFFFFFFFF:
-            raise BTFError(f"BTF type id {type_id}: size {total} overflows 32 bits")
+            raise BTFError(f"BTF type id {start}: size {total} overflows 32 bits")
         return total
 
     def alignment(self, type_id: int) -> int:
         """Alignment of ``type_id`` as libbpf's btf__align_of computes it (1 for packed)."""
+        return self._alignment(type_id, set())
+
+    def _alignment(self, type_id: int, active: set[int]) -> int:
         depth = 0
+        start = type_id
         while True:
             depth += 1
             if depth > 32 + len(self):
-                raise BTFError(f"BTF type id {type_id}: reference loop while resolving alignment")
+                raise BTFError(f"BTF type id {start}: reference loop while resolving alignment")
             t = self[type_id]
             kind = t.kind
             if kind in (Kind.INT, Kind.ENUM, Kind.ENUM64, Kind.FLOAT):
                 return min(self.pointer_size, t.size)  # type: ignore[attr-defined]
             if kind == Kind.PTR:
                 return self.pointer_size
-            if kind in m.MODIFIER_KINDS or kind in (Kind.TYPEDEF, Kind.ARRAY):
+            if kind in _MODS or kind in (Kind.TYPEDEF, Kind.ARRAY):
                 type_id = t.type  # type: ignore[attr-defined]
                 continue
             if kind in (Kind.STRUCT, Kind.UNION):
                 assert isinstance(t, m.Composite)
+                if type_id in active or len(active) > MAX_NESTING:
+                    raise BTFError(f"BTF type id {type_id}: struct contains itself")
+                active.add(type_id)
                 max_align = 1
-                for mem in t.members:
-                    align = self.alignment(mem.type)
-                    if mem.bitfield_size == 0 and mem.bit_offset % (8 * align):
-                        return 1  # a member placed off its natural alignment: packed
-                    max_align = max(max_align, align)
+                try:
+                    for mem in t.members:
+                        align = self._alignment(mem.type, active)
+                        if mem.bitfield_size == 0 and mem.bit_offset % (8 * align):
+                            return 1  # a member placed off its natural alignment: packed
+                        max_align = max(max_align, align)
+                finally:
+                    active.discard(type_id)
                 if t.size % max_align:
                     return 1  # size not a multiple of alignment: packed
                 return max_align
@@ -465,20 +747,29 @@ class BTF:
         Returns the path as ``[(composite_id, member), ...]`` from the outer type inward (the
         last entry is the named member), or None when there is no such member.
         """
+        return self._member_path(type_id, name, set())
+
+    def _member_path(self, type_id: int, name: str, active: set[int]) -> list[tuple[int, m.Member]] | None:
         cid = self.skip_mods_and_typedefs(type_id)
         t = self[cid]
         if not isinstance(t, m.Composite):
             raise BTFError(f"BTF type id {type_id} ({t.kind.name}) is not a struct or union")
+        if cid in active or len(active) > MAX_NESTING:
+            raise BTFError(f"BTF type id {cid}: anonymous member loop")
         for mem in t.members:
             if mem.name == name:
                 return [(cid, mem)]
-        for mem in t.members:
-            if not mem.name:
-                inner = self.skip_mods_and_typedefs(mem.type)
-                if isinstance(self[inner], m.Composite):
-                    rest = self.member_path(inner, name)
-                    if rest is not None:
-                        return [(cid, mem), *rest]
+        active.add(cid)
+        try:
+            for mem in t.members:
+                if not mem.name:
+                    inner = self.skip_mods_and_typedefs(mem.type)
+                    if isinstance(self[inner], m.Composite):
+                        rest = self._member_path(inner, name, active)
+                        if rest is not None:
+                            return [(cid, mem), *rest]
+        finally:
+            active.discard(cid)
         return None
 
     def __repr__(self) -> str:
@@ -487,8 +778,9 @@ class BTF:
 
 
 # ---------------------------------------------------------------------- per-kind decoders
-def _dec_int(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
-    raw = struct.unpack_from(b.endian + "I", b._data, off + 12)[0]
+# Each takes (btf, type id, word offset, name, vlen, kflag, size_or_type word).
+def _dec_int(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
+    raw = b._words[w + 3]
     encoding = (raw >> 24) & 0x0F
     offset = (raw >> 16) & 0xFF
     bits = raw & 0xFF
@@ -500,60 +792,70 @@ def _dec_int(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, size:
 
 
 def _ref_decoder(cls: type[m._Ref]):  # noqa: ANN202 - small factory
-    def dec(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, ref: int) -> m.Type:
-        return cls(tid, name, b._check_ref(tid, ref, off))
+    def dec(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, ref: int) -> m.Type:
+        if ref >= len(b):
+            b._check_ref(tid, ref, w)
+        return cls(tid, name, ref)
 
     return dec
 
 
-def _dec_array(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, _: int) -> m.Type:
-    elem, index, nelems = struct.unpack_from(b.endian + "III", b._data, off + 12)
-    return m.Array(tid, name, b._check_ref(tid, elem, off), b._check_ref(tid, index, off), nelems)
+def _dec_array(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, _: int) -> m.Type:
+    words = b._words
+    elem, index, nelems = words[w + 3], words[w + 4], words[w + 5]
+    return m.Array(tid, name, b._check_ref(tid, elem, w), b._check_ref(tid, index, w), nelems)
 
 
-def _members(b: BTF, tid: int, off: int, vlen: int, kflag: int) -> tuple[m.Member, ...]:
-    e = b.endian
-    data = b._data
+def _members(b: BTF, tid: int, w: int, vlen: int, kflag: int) -> tuple[m.Member, ...]:
+    if not vlen:
+        return ()
+    strings = b._strings
     string = b.string
-    check = b._check_ref
+    limit = len(b)
+    it = iter(b._words[w + 3:w + 3 + 3 * vlen].tolist())
     out = []
-    p = off + 12
-    for name_off, mtype, moff in struct.iter_unpack(e + "III", data[p:p + 12 * vlen]):
+    Member = m.Member
+    for name_off, mtype, moff in zip(it, it, it):
+        if mtype >= limit:
+            b._check_ref(tid, mtype, w)
+        name = (strings.get(name_off) or string(name_off)) if name_off else ""
         if kflag:
-            out.append(m.Member(string(name_off) if name_off else "", check(tid, mtype, off),
-                                moff & 0xFFFFFF, moff >> 24))
+            out.append(_tuple_new(Member, (name, mtype, moff & 0xFFFFFF, moff >> 24)))
         else:
-            out.append(m.Member(string(name_off) if name_off else "", check(tid, mtype, off), moff, 0))
+            out.append(_tuple_new(Member, (name, mtype, moff, 0)))
     return tuple(out)
 
 
-def _dec_struct(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
-    return m.Struct(tid, name, size, _members(b, tid, off, vlen, kflag), bool(kflag))
+def _dec_struct(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
+    return m.Struct(tid, name, size, _members(b, tid, w, vlen, kflag), bool(kflag))
 
 
-def _dec_union(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
-    return m.Union(tid, name, size, _members(b, tid, off, vlen, kflag), bool(kflag))
+def _dec_union(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
+    return m.Union(tid, name, size, _members(b, tid, w, vlen, kflag), bool(kflag))
 
 
-def _dec_enum(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
+def _dec_enum(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
     if size not in (1, 2, 4, 8):
         raise BTFError(f"ENUM '{name}' has invalid size {size}")
-    fmt = b.endian + ("Ii" if kflag else "II")
-    p = off + 12
+    strings = b._strings
     string = b.string
-    values = tuple(
-        m.EnumValue(string(n) if n else "", v) for n, v in struct.iter_unpack(fmt, b._data[p:p + 8 * vlen])
-    )
-    return m.Enum(tid, name, size, values, bool(kflag))
+    it = iter(b._words[w + 3:w + 3 + 2 * vlen].tolist())
+    EnumValue = m.EnumValue
+    values = []
+    for n, v in zip(it, it):
+        if kflag and v & 0x80000000:
+            v -= 1 << 32
+        values.append(_tuple_new(EnumValue, ((strings.get(n) or string(n)) if n else "", v)))
+    return m.Enum(tid, name, size, tuple(values), bool(kflag))
 
 
-def _dec_enum64(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
+def _dec_enum64(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
     if size not in (1, 2, 4, 8):
         raise BTFError(f"ENUM64 '{name}' has invalid size {size}")
-    p = off + 12
     string = b.string
+    it = iter(b._words[w + 3:w + 3 + 3 * vlen].tolist())
     values = []
-    for n, lo, hi in struct.iter_unpack(b.endian + "III", b._data[p:p + 12 * vlen]):
+    for n, lo, hi in zip(it, it, it):
         v = (hi << 32) | lo
         if kflag and v >= 1 << 63:
             v -= 1 << 64
@@ -561,55 +863,61 @@ def _dec_enum64(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, si
     return m.Enum64(tid, name, size, tuple(values), bool(kflag))
 
 
-def _dec_fwd(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, _: int) -> m.Type:
+def _dec_fwd(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, _: int) -> m.Type:
     return m.Fwd(tid, name, bool(kflag))
 
 
-def _dec_func(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, ref: int) -> m.Type:
+def _dec_func(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, ref: int) -> m.Type:
     # FUNC reuses vlen for linkage.
-    return m.Func(tid, name, b._check_ref(tid, ref, off), vlen)
+    if ref >= len(b):
+        b._check_ref(tid, ref, w)
+    return m.Func(tid, name, ref, vlen)
 
 
-def _dec_func_proto(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, ret: int) -> m.Type:
-    p = off + 12
+def _dec_func_proto(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, ret: int) -> m.Type:
+    limit = len(b)
+    if ret >= limit:
+        b._check_ref(tid, ret, w)
+    if not vlen:
+        return m.FuncProto(tid, name, ret, ())
+    strings = b._strings
     string = b.string
-    params = tuple(
-        m.Param(string(n) if n else "", b._check_ref(tid, t, off))
-        for n, t in struct.iter_unpack(b.endian + "II", b._data[p:p + 8 * vlen])
-    )
-    return m.FuncProto(tid, name, b._check_ref(tid, ret, off), params)
+    it = iter(b._words[w + 3:w + 3 + 2 * vlen].tolist())
+    Param = m.Param
+    params = []
+    for n, t in zip(it, it):
+        if t >= limit:
+            b._check_ref(tid, t, w)
+        params.append(_tuple_new(Param, ((strings.get(n) or string(n)) if n else "", t)))
+    return m.FuncProto(tid, name, ret, tuple(params))
 
 
-def _dec_var(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, ref: int) -> m.Type:
-    linkage = struct.unpack_from(b.endian + "I", b._data, off + 12)[0]
-    return m.Var(tid, name, b._check_ref(tid, ref, off), linkage)
+def _dec_var(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, ref: int) -> m.Type:
+    return m.Var(tid, name, b._check_ref(tid, ref, w), b._words[w + 3])
 
 
-def _dec_datasec(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
-    p = off + 12
-    vars_ = tuple(
-        m.VarSecinfo(b._check_ref(tid, t, off), o, s)
-        for t, o, s in struct.iter_unpack(b.endian + "III", b._data[p:p + 12 * vlen])
-    )
+def _dec_datasec(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
+    it = iter(b._words[w + 3:w + 3 + 3 * vlen].tolist())
+    vars_ = tuple(m.VarSecinfo(b._check_ref(tid, t, w), o, s) for t, o, s in zip(it, it, it))
     return m.Datasec(tid, name, size, vars_)
 
 
-def _dec_float(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
+def _dec_float(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
     if size not in (2, 4, 8, 12, 16):
         raise BTFError(f"FLOAT '{name}' has invalid size {size}")
     return m.Float(tid, name, size)
 
 
-def _dec_decl_tag(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, ref: int) -> m.Type:
-    idx = struct.unpack_from(b.endian + "i", b._data, off + 12)[0]
-    return m.DeclTag(tid, name, b._check_ref(tid, ref, off), idx)
+def _dec_decl_tag(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, ref: int) -> m.Type:
+    return m.DeclTag(tid, name, b._check_ref(tid, ref, w), _s32(b._words[w + 3]))
 
 
-def _dec_unknown(b: BTF, tid: int, off: int, name: str, vlen: int, kflag: int, _: int) -> m.Type:
+def _dec_unknown(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, _: int) -> m.Type:
     raise BTFError("kind 0 (UNKN) is not a valid type record")
 
 
-_DECODERS = {
+_DECODERS: list = [_dec_unknown] * 32
+for _kind, _dec in {
     Kind.UNKN: _dec_unknown,
     Kind.INT: _dec_int,
     Kind.PTR: _ref_decoder(m.Pointer),
@@ -630,5 +938,17 @@ _DECODERS = {
     Kind.DECL_TAG: _dec_decl_tag,
     Kind.TYPE_TAG: _ref_decoder(m.TypeTag),
     Kind.ENUM64: _dec_enum64,
-}
-# dict lookup by plain int kind works because Kind is an IntEnum (same hash/eq).
+}.items():
+    _DECODERS[_kind] = _dec
+
+# Kinds whose record is just (name, info, referenced type): class by kind number, else None.
+_SIMPLE_REF_CLASSES: list = [None] * 32
+for _kind, _cls in {
+    Kind.PTR: m.Pointer,
+    Kind.TYPEDEF: m.Typedef,
+    Kind.VOLATILE: m.Volatile,
+    Kind.CONST: m.Const,
+    Kind.RESTRICT: m.Restrict,
+    Kind.TYPE_TAG: m.TypeTag,
+}.items():
+    _SIMPLE_REF_CLASSES[_kind] = _cls

@@ -79,6 +79,9 @@ def _parse_options(argv: list[str], ctx: Context) -> list[str]:
             ctx.debug = True
         elif a in ("-f", "--bpffs"):
             ctx.bpffs = True
+        elif a in ("-B", "--base-btf") and i + 1 < len(argv):
+            ctx.extra["base_btf"] = argv[i + 1]  # bpftool's base BTF for split BTF
+            i += 1
         elif a in ("-V", "--version"):
             rest = ["version"]
             break

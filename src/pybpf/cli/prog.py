@@ -22,6 +22,7 @@ __all__ = ["run", "parse_prog_handle", "open_progs", "prog_full_name", "pinned_p
            "boot_time_text"]
 
 USAGE = """Usage: pybpf prog { show | list } [PROG]
+       pybpf prog dump xlated PROG [{ file FILE | opcodes | visual | linum }]
        pybpf prog help
 
        PROG := { id PROG_ID | pinned FILE | tag PROG_TAG | name PROG_NAME }
@@ -38,7 +39,9 @@ def _fd_kind(fd: int) -> str:
     except OSError:
         return "unknown"
     return {"anon_inode:bpf-prog": "prog", "anon_inode:bpf-map": "map",
-            "anon_inode:bpf_link": "link", "anon_inode:btf": "btf"}.get(target, target)
+            # a link fd is "bpf_link" when created, "bpf-link" when opened from a pin or id
+            "anon_inode:bpf_link": "link", "anon_inode:bpf-link": "link",
+            "anon_inode:btf": "btf"}.get(target, target)
 
 
 def _all_progs() -> Iterator[tuple[FD, ProgramInfo]]:
@@ -304,7 +307,15 @@ def do_help(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-COMMANDS: dict[str, Handler] = {"show": do_show, "list": do_show, "help": do_help}
+def do_dump(ctx: Context, args: list[str]) -> int:
+    """``prog dump xlated ...`` (pybpf.cli.prog_dump)."""
+    from pybpf.cli.prog_dump import do_dump as dump
+
+    return dump(ctx, args)
+
+
+COMMANDS: dict[str, Handler] = {"show": do_show, "list": do_show, "dump": do_dump,
+                                "help": do_help}
 
 
 def run(ctx: Context, args: list[str]) -> int:

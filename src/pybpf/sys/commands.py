@@ -33,6 +33,7 @@ __all__ = [
     "get_info",
     "enable_stats",
     "raw_tracepoint_open",
+    "link_create",
     "link_update",
     "link_detach",
     "iter_create",
@@ -188,6 +189,29 @@ def raw_tracepoint_open(name: str | None, prog_fd: int, cookie: int = 0) -> FD:
     fd = bpf(C.BPF_RAW_TRACEPOINT_OPEN, attr, size,
              what=f"attaching to raw tracepoint {name or '(BTF target)'}")
     return FD(fd, f"raw_tracepoint link {name or ''}".rstrip())
+
+
+def link_create(prog_fd: int, target: int, attach_type: int, flags: int = 0, *,
+                fill: Any = None, what: str = "", target_is_ifindex: bool = False) -> FD:
+    """``BPF_LINK_CREATE``: a bpf_link attaching ``prog_fd`` (or a struct_ops map fd) to
+    ``target`` (a descriptor, or an ifindex with ``target_is_ifindex``) for ``attach_type``.
+
+    ``fill(attr)`` sets the attach-type specific part (``attr.tracing``, ``attr.tcx``,
+    ``attr.uprobe_multi``...) and keeps any buffers it points to alive until the call returns.
+    Needs Linux 5.7+ (per attach type later).
+    """
+    attr = uapi.bpf_attr_link_create()
+    attr.prog_fd = prog_fd
+    if target_is_ifindex:
+        attr.target_ifindex = target
+    else:
+        attr.target_fd = target
+    attr.attach_type = attach_type
+    attr.flags = flags
+    keep = fill(attr) if fill is not None else None
+    fd = bpf(C.BPF_LINK_CREATE, attr, ctypes.sizeof(attr), what=what or "creating link")
+    del keep
+    return FD(fd, what or "link")
 
 
 def link_update(link_fd: int, new_prog_fd: int, old_prog_fd: int = 0, flags: int = 0) -> None:

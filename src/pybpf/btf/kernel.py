@@ -1,0 +1,228 @@
+"""The running kernel's BTF: vmlinux (lazily, with the on-disk index cache) and modules.
+
+``kernel_btf()`` is what CO-RE, kfunc and attach-target lookups ask for. The first call in a
+process maps ``/sys/kernel/btf/vmlinux`` read-only (falling back to reading it), keys it by
+content and either installs the cached record offsets and name index
+(:mod:`pybpf.btf.cache`) or computes and stores them; later calls return the same object.
+Types are decoded only when asked for.
+
+``kernel_btf(path)`` loads another kernel's BTF instead (CO-RE against a kernel that is not
+the running one: a raw BTF file such as /sys/kernel/btf/vmlinux copied elsewhere, or an ELF
+``vmlinux`` with a ``.BTF`` section); it is cached the same way.
+
+``module_btf(name)`` loads ``/sys/kernel/btf/<name>`` as split BTF on top of vmlinux (needs
+``CONFIG_DEBUG_INFO_BTF_MODULES``, Linux 5.11+).
+
+Only reads files under /sys/kernel/btf; no syscalls beyond open/mmap/read.
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import threading
+from typing import Any
+
+from pybpf.errors import BTFError, NotFoundError
+from pybpf.btf import cache as _cache
+from pybpf.btf.spec import BTF
+
+__all__ = [
+    "SYSFS_BTF_DIR",
+    "VMLINUX_PATH",
+    "kernel_btf",
+    "module_btf",
+    "module_names",
+    "open_btf_file",
+    "clear_kernel_btf",
+]
+
+SYSFS_BTF_DIR = "/sys/kernel/btf"
+VMLINUX_PATH = SYSFS_BTF_DIR + "/vmlinux"
+
+_lock = threading.Lock()
+_loaded: dict[str, BTF] = {}
+
+
+def _read(path: str) -> Any:
+    """The file's bytes: a private read-only mmap when the file allows it, else ``bytes``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise NotFoundError(f"BTF file {path} does not exist", errno=errno.ENOENT) from None
+    except OSError as exc:
+        raise BTFError(f"cannot open BTF file {path}: {exc.strerror}", errno=exc.errno) from None
+    try:
+        size = os.fstat(fd).st_size
+        if size > 0:
+            try:
+                # sysfs BTF (Linux 6.16+) and regular files map; the mapping shares the kernel's
+                # (or page cache's) pages instead of copying megabytes into the process.
+                return mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+            except (OSError, ValueError):
+                pass
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 22)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise BTFError(f"cannot read BTF file {path}: {exc.strerror}", errno=exc.errno) from None
+    finally:
+        os.close(fd)
+
+
+def _btf_bytes_of(path: str, data: Any) -> Any:
+    """Raw BTF inside ``data``: the bytes themselves, or the ``.BTF`` section of an ELF file."""
+    if len(data) >= 4 and data[:4] == b"\x7fELF":
+        from pybpf.btf.elf import btf_section
+
+        return btf_section(data, path)
+    return data
+
+
+def open_btf_file(path: str, base: BTF | None = None, *, use_cache: bool = True) -> BTF:
+    """Parse the BTF in ``path`` (raw BTF or an ELF file with ``.BTF``), using the index cache.
+
+    ``base`` makes it split BTF. The cache is used for base (non-split) BTF only: split BTF
+    of modules is small enough to scan.
+    """
+    data = _btf_bytes_of(path, _read(path))
+    if base is not None or not use_cache:
+        return BTF.parse(data, base)
+    return parse_with_cache(data)
+
+
+def parse_with_cache(data: Any, directory: str | None = None) -> BTF:
+    """Parse base BTF ``data``, taking record offsets and name index from the on-disk cache.
+
+    On a miss (or an unusable entry) the BTF is parsed normally, its name index and table
+    columns computed, and a fresh entry stored for the next process.
+    """
+    key = _cache.content_key(data)
+    entry = _cache.load_entry(data, key, directory)
+    if entry is not None:
+        btf = _from_entry(data, entry)
+        if btf is not None:
+            return btf
+    btf = BTF.parse(data)
+    order = btf.build_name_order()
+    btf.set_name_order(order)
+    entry = _make_entry(btf, order)
+    _cache.store_entry(data, key, entry, directory)
+    return btf
+
+
+def _from_entry(data: Any, entry: _cache.IndexEntry) -> BTF | None:
+    """A BTF built from a cache entry, or None when the entry does not fit the bytes."""
+    try:
+        btf = BTF._parse(data, None, entry.word_offsets)
+    except BTFError:
+        return None
+    woff = entry.word_offsets
+    words = btf.words
+    n = len(woff)
+    if not (n == len(entry.infos) == len(entry.size_type)):
+        return None
+    if n:
+        # Cheap consistency checks: first record at word 0, the last one ends the section,
+        # the recorded info/size words match the bytes at both ends.
+        from pybpf.btf.spec import _FIXED, _PER
+
+        last = woff[-1]
+        info = words[last + 1] if last + 1 < len(words) else -1
+        fixed = _FIXED[(info >> 24) & 0x1F] if info >= 0 else None
+        if woff[0] != 0 or fixed is None or last + fixed + _PER[(info >> 24) & 0x1F] * (info & 0xFFFF) != len(words):
+            return None
+        if entry.infos[-1] != info or entry.infos[0] != words[1] or entry.size_type[0] != words[2]:
+            return None
+    elif len(words):
+        return None
+    btf.set_name_order(entry.name_order)
+    btf._table_columns = (entry.infos, entry.size_type, entry.names_blob)
+    return btf
+
+
+def _make_entry(btf: BTF, order: Any) -> _cache.IndexEntry:
+    from array import array
+
+    words = btf.words
+    woff = btf.word_offsets
+    infos = array("I", [words[w + 1] for w in woff])
+    size_type = array("I", [words[w + 2] for w in woff])
+    btf.load_strings()
+    string = btf.string
+    names = [string(words[w]) if words[w] else "" for w in woff]
+    return _cache.IndexEntry(array("I", woff), array("I", order), infos, size_type, "\0".join(names).encode())
+
+
+def kernel_btf(path: str | None = None, *, use_cache: bool = True) -> BTF:
+    """The kernel's BTF: the running kernel's vmlinux, or the BTF file at ``path``.
+
+    Loaded once per process and path (later calls return the same object). ``use_cache=False``
+    skips the on-disk index cache (and does not memoize). Needs a kernel built with
+    ``CONFIG_DEBUG_INFO_BTF`` (Linux 5.4+) when ``path`` is None.
+    """
+    target = path or VMLINUX_PATH
+    if use_cache:
+        btf = _loaded.get(target)
+        if btf is not None:
+            return btf
+    with _lock:
+        if use_cache and target in _loaded:
+            return _loaded[target]
+        try:
+            btf = open_btf_file(target, use_cache=use_cache)
+        except NotFoundError:
+            if path is None:
+                raise NotFoundError(
+                    f"kernel BTF {VMLINUX_PATH} not found: the kernel needs CONFIG_DEBUG_INFO_BTF=y; "
+                    "pass kernel_btf=PATH to use a BTF file instead"
+                ) from None
+            raise
+        if use_cache:
+            _loaded[target] = btf
+        return btf
+
+
+def module_names() -> list[str]:
+    """Names of the kernel modules with BTF under /sys/kernel/btf (not vmlinux)."""
+    try:
+        return sorted(n for n in os.listdir(SYSFS_BTF_DIR) if n != "vmlinux")
+    except OSError:
+        return []
+
+
+def module_btf(name: str, base: BTF | None = None) -> BTF:
+    """Split BTF of kernel module ``name`` (/sys/kernel/btf/NAME) on top of vmlinux (or ``base``).
+
+    Loaded on demand and memoized per process. Needs Linux 5.11+ with
+    ``CONFIG_DEBUG_INFO_BTF_MODULES``.
+    """
+    if not name or "/" in name or name in (".", ".."):
+        raise BTFError(f"invalid kernel module name {name!r}")
+    key = f"{SYSFS_BTF_DIR}/{name}"
+    if base is None:
+        btf = _loaded.get(key)
+        if btf is not None:
+            return btf
+        base = kernel_btf()
+    try:
+        btf = BTF.parse(_read(key), base)
+    except NotFoundError:
+        raise NotFoundError(
+            f"no BTF for kernel module '{name}' ({key}): module not loaded, or the kernel lacks "
+            "CONFIG_DEBUG_INFO_BTF_MODULES"
+        ) from None
+    if base is _loaded.get(VMLINUX_PATH):
+        _loaded[key] = btf
+    return btf
+
+
+def clear_kernel_btf() -> None:
+    """Forget the process-wide kernel BTF objects (the next call reloads them)."""
+    with _lock:
+        _loaded.clear()
