@@ -117,6 +117,20 @@ def test_binary_iterator_records(iter_obj):
         list(bpf_iter.records(link, None))
 
 
+def test_with_pybpf_link(iter_obj):
+    """The Link that pybpf.link.iter.attach_iter returns is read the same way."""
+    from pybpf.link.iter import attach_iter
+
+    obj, maps, links = iter_obj
+    with attach_iter(obj.progs["maps_text"]) as link:
+        rows = bpf_iter.read_text(link).splitlines()
+    table = {int(r.split()[0]): tuple(int(x) for x in r.split()) for r in rows[1:-1]}
+    for m in maps:
+        assert table[m.id] == described(m)
+    with attach_iter(obj.progs["maps_binary"]) as link:
+        assert {r.id for r in bpf_iter.records(link, MapRecord)} >= {m.id for m in maps}
+
+
 def test_link_forms(iter_obj):
     obj, maps, links = iter_obj
     fd = links["maps_text"]
