@@ -1,8 +1,9 @@
 """Ring and perf buffer throughput: pybpf's consumers beside libbpf's, in process.
 
 What is measured: a BPF program (XDP, hand-assembled here so no compiler is needed) fills the
-buffer with N records of PAYLOAD bytes through BPF_PROG_TEST_RUN (not timed), then one
-consumer drains all N; the figure is records per second of that drain. Every consumer hands
+buffer with N records of PAYLOAD bytes (or, for the "mixed sizes" figures, of random sizes
+between PAYLOAD/2 and PAYLOAD - 1) through BPF_PROG_TEST_RUN (not timed), then one consumer
+drains all N; the figure is records per second of that drain. Every consumer hands
 each record's bytes to the same trivial Python function, except the batch/numpy readers
 (which return them all at once) and the plain C consumer (a C callback copying each record).
 
