@@ -1,0 +1,169 @@
+"""Map operations per second: pybpf.Map against libbpf's bpf_map_* calls through ctypes.
+
+The counterpart is what a thin Python binding over C libbpf does (libbpf.so.1 via ctypes: one
+foreign call per element, bytes in, bytes out), on the same kernel map, in the same process,
+sampled alternately. Keys are 4-byte ints, values 8 bytes, in a hash map of N elements.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import struct
+import time
+
+from harness import Metric
+
+_LIBBPF_CANDIDATES = ("libbpf.so.1", "/usr/lib/x86_64-linux-gnu/libbpf.so.1")
+
+
+def _libbpf():
+    for name in _LIBBPF_CANDIDATES:
+        try:
+            lib = ctypes.CDLL(name, use_errno=True)
+        except OSError:
+            continue
+        lib.bpf_map_lookup_elem.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+        lib.bpf_map_update_elem.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64]
+        lib.bpf_map_get_next_key.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+        lib.bpf_map_lookup_batch.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                             ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_void_p]
+        return lib
+    return None
+
+
+class _Bench:
+    """One hash map shared by both sides, created lazily on first sample."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.map = None
+        self.lib = _libbpf()
+        self.keys = [struct.pack("<I", i) for i in range(n)]
+        self.values = [struct.pack("<Q", i * 3) for i in range(n)]
+
+    def ensure(self):
+        if self.map is None:
+            from pybpf import Map
+
+            self.map = Map.create("hash", 4, 8, self.n, name="bench_ops")
+            for k, v in zip(self.keys, self.values):
+                self.map.update(k, v)
+        return self.map
+
+    # ----------------------------------------------------------------- pybpf side
+    def py_lookup(self) -> float:
+        m = self.ensure()
+        lookup = m.lookup
+        start = time.perf_counter()
+        for k in self.keys:
+            lookup(k)
+        return self.n / (time.perf_counter() - start)
+
+    def py_update(self) -> float:
+        m = self.ensure()
+        update = m.update
+        start = time.perf_counter()
+        for k, v in zip(self.keys, self.values):
+            update(k, v)
+        return self.n / (time.perf_counter() - start)
+
+    def py_iterate(self) -> float:
+        m = self.ensure()
+        start = time.perf_counter()
+        count = sum(1 for _ in m.items())
+        assert count == self.n, count
+        return self.n / (time.perf_counter() - start)
+
+    def py_batch(self) -> float:
+        m = self.ensure()
+        start = time.perf_counter()
+        count = sum(1 for _ in m.items_batch(1024))
+        assert count == self.n, count
+        return self.n / (time.perf_counter() - start)
+
+    # ----------------------------------------------------------------- libbpf (ctypes) side
+    def c_lookup(self) -> float:
+        fd = self.ensure().fileno()
+        lib = self.lib
+        start = time.perf_counter()
+        for k in self.keys:
+            kb = ctypes.create_string_buffer(k, 4)
+            vb = ctypes.create_string_buffer(8)
+            if lib.bpf_map_lookup_elem(fd, kb, vb):
+                raise OSError(ctypes.get_errno(), "bpf_map_lookup_elem")
+            vb.raw
+        return self.n / (time.perf_counter() - start)
+
+    def c_update(self) -> float:
+        fd = self.ensure().fileno()
+        lib = self.lib
+        start = time.perf_counter()
+        for k, v in zip(self.keys, self.values):
+            kb = ctypes.create_string_buffer(k, 4)
+            vb = ctypes.create_string_buffer(v, 8)
+            if lib.bpf_map_update_elem(fd, kb, vb, 0):
+                raise OSError(ctypes.get_errno(), "bpf_map_update_elem")
+        return self.n / (time.perf_counter() - start)
+
+    def c_iterate(self) -> float:
+        fd = self.ensure().fileno()
+        lib = self.lib
+        start = time.perf_counter()
+        count = 0
+        prev = None
+        while True:
+            nb = ctypes.create_string_buffer(4)
+            if lib.bpf_map_get_next_key(fd, prev, nb):
+                break
+            vb = ctypes.create_string_buffer(8)
+            if lib.bpf_map_lookup_elem(fd, nb, vb) == 0:
+                (nb.raw, vb.raw)
+                count += 1
+            prev = nb
+        assert count == self.n, count
+        return self.n / (time.perf_counter() - start)
+
+    def c_batch(self) -> float:
+        fd = self.ensure().fileno()
+        lib = self.lib
+        start = time.perf_counter()
+        count = 0
+        keys = ctypes.create_string_buffer(4 * 1024)
+        values = ctypes.create_string_buffer(8 * 1024)
+        in_batch = None
+        out_batch = ctypes.c_uint32()
+        while True:
+            n = ctypes.c_uint32(1024)
+            ret = lib.bpf_map_lookup_batch(fd, in_batch, ctypes.byref(out_batch), keys, values,
+                                           ctypes.byref(n), None)
+            kr, vr = keys.raw, values.raw
+            got = [(kr[i * 4:i * 4 + 4], vr[i * 8:i * 8 + 8]) for i in range(n.value)]
+            count += len(got)
+            if ret:
+                if ctypes.get_errno() == 2:  # ENOENT: done
+                    break
+                raise OSError(ctypes.get_errno(), "bpf_map_lookup_batch")
+            in_batch = ctypes.byref(ctypes.c_uint32(out_batch.value))
+        assert count == self.n, count
+        return self.n / (time.perf_counter() - start)
+
+
+def subjects(smoke: bool):
+    if os.geteuid() != 0:
+        return []
+    b = _Bench(100 if smoke else 20000)
+    if b.lib is None:
+        return []
+    label = "libbpf+ctypes"
+    return [
+        Metric("map: lookup", "op/s", b.py_lookup, b.c_lookup, b_label=label,
+               what=f"Map.lookup vs bpf_map_lookup_elem, hash map of {b.n}"),
+        Metric("map: update", "op/s", b.py_update, b.c_update, b_label=label,
+               what=f"Map.update vs bpf_map_update_elem, {b.n} existing keys"),
+        Metric("map: iterate", "elem/s", b.py_iterate, b.c_iterate, b_label=label,
+               what="Map.items() vs get_next_key + lookup loop"),
+        Metric("map: batch iterate", "elem/s", b.py_batch, b.c_batch, b_label=label,
+               what="Map.items_batch(1024) vs bpf_map_lookup_batch"),
+    ]
