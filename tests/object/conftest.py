@@ -26,6 +26,7 @@ NOT_LOADABLE_BY_BPFTOOL = {
     "obj_core_poison": "an unguarded CO-RE relocation that cannot be applied",
     "obj_ksym_var": "a typed __ksym variable the kernel has no kallsyms address for",
     "obj_fentry": "BPF trampolines (this kernel cannot attach fentry/fexit/lsm)",
+    "obj_freplace": "an freplace program (needs its target program before loading)",
     "obj_bad_section": "an unknown section name",
     "obj_bad_mapdef": "an unknown map attribute",
     "obj_bad_legacy": "a legacy 'maps' section",

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from pybpf.errors import AttachError, BPFError, CORERelocationError, ObjectError, PermissionDeniedError, VerifierError
+from pybpf.errors import AttachError, BPFError, ObjectError, PermissionDeniedError, VerifierError
 from pybpf.object import ObjectSpec
 
 pytestmark = pytest.mark.kernel
@@ -452,6 +452,47 @@ def test_fentry_refused_cleanly(build, no_leftovers):
             with obj:
                 assert set(obj.programs) == {"fentry_nanosleep", "fexit_nanosleep", "lsm_file_open",
                                              "sleepable_nanosleep"}
+
+
+def test_freplace_needs_and_uses_its_target(build, no_leftovers):
+    """freplace: refused without a target program; with one, attach_btf_id is the replaced
+    function's FUNC in the target's BTF as the kernel holds it, attach_prog_fd the target. This
+    kernel refuses BPF_PROG_TYPE_EXT (EPERM, like fentry): then the error names the program and
+    nothing is left; a kernel that loads it must run the replacement."""
+    from pybpf.btf import Kind
+    from pybpf.btf.loaded import load_btf_by_id
+    from pybpf.link import attach_freplace
+    from pybpf.object.loader import _attach_target
+
+    xdp_in = bytes(64)
+    with ObjectSpec.open(build("obj_freplace_target")).load() as target:
+        prog = target.programs["freplace_target"]
+        assert prog.test_run(xdp_in).retval == 2                  # XDP_PASS from pick_verdict()
+        spec = ObjectSpec.open(build("obj_freplace"))
+        ext_spec = spec.programs["new_verdict"]
+        assert ext_spec.type == "BPF_PROG_TYPE_EXT"
+        with no_leftovers(spec):
+            with pytest.raises(ObjectError, match="new_verdict.*set_attach_target"):
+                spec.load()
+        ext_spec.set_attach_target(program=prog)
+        kernel_btf = load_btf_by_id(prog.info().btf_id)
+        want = kernel_btf.find("pick_verdict", Kind.FUNC)
+        assert len(want) == 1
+        assert _attach_target(ext_spec, None, "x") == {"attach_btf_id": want[0], "attach_prog_fd": prog}
+        with no_leftovers(spec):
+            try:
+                ext = spec.load()
+            except PermissionDeniedError as exc:
+                assert "prog 'new_verdict'" in str(exc)
+                return
+        with ext:
+            with attach_freplace(ext.programs["new_verdict"]):
+                assert prog.test_run(xdp_in).retval == 1          # XDP_DROP from new_verdict()
+                ext.variables["verdict"].value = 3                # XDP_TX, through the live .data
+                assert prog.test_run(xdp_in).retval == 3
+                assert ext.variables["replaced_runs"].value == 2
+            assert prog.test_run(xdp_in).retval == 2
+        assert target.variables["target_runs"].value == 4
 
 
 def test_usdt_auto_attach(build, usdt_target):

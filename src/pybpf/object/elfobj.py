@@ -175,7 +175,7 @@ def collect(elf: "ELFFile", name: str) -> ElfObject:
             if len(raw) != 4:
                 raise ObjectError(f"{where}: invalid kver section {sec.describe()}: {len(raw)} bytes, "
                                   "expected 4")
-            obj.kern_version = int.from_bytes(raw, elf.byteorder)
+            obj.kern_version = int.from_bytes(raw, "little" if elf.byteorder == "little" else "big")
         elif sname == "maps":
             raise ObjectError(f"{where}: legacy map definitions in 'maps' {sec.describe()} are not "
                               "supported (as in libbpf v1.0+): define maps in SEC(\".maps\") "

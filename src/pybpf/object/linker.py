@@ -315,7 +315,7 @@ class Linker:
             out.core[insn] = rec
         sub_off: dict[int, int] = {}
         ext = spec.btf_ext
-        state = {"func": None, "line": None}
+        state: dict[str, list[tuple[int, ...]] | None] = {"func": None, "line": None}
         if ext is not None:
             if ext.func_info_rec_size:
                 out.func_info_rec_size = ext.func_info_rec_size
@@ -337,12 +337,13 @@ class Linker:
                                         f"program, skipping all of .BTF.ext {key} info")
                     continue
                 adj = prog_off - prog.insn_offset
+                new: list[tuple[int, ...]]
                 if key == "func":
                     new = [(r.insn_off // 8 + adj, r.type_id) for r in recs]
                 else:
                     new = [(r.insn_off // 8 + adj, r.file_name_off, r.line_off, (r.line << 10) | r.col)
                            for r in recs]
-                state[key] = (state[key] or []) + new  # type: ignore[operator]
+                state[key] = (state[key] or []) + new
 
         def append(sub: "ProgramSpec") -> int:
             off = len(buf) // 8
@@ -398,8 +399,8 @@ class Linker:
             if cb is not None and id(cb) not in sub_off:
                 append(cb)
             out.exception_callback = cb_name
-        out.func_info = state["func"]
-        out.line_info = state["line"]
+        out.func_info = state["func"]  # type: ignore[assignment]
+        out.line_info = state["line"]  # type: ignore[assignment]
         return out
 
     def _ext_records(self, table: dict[str, list[Any]], prog: "ProgramSpec") -> list[Any] | None:
@@ -434,7 +435,6 @@ def apply_data(linked: LinkedProgram, spec: "ObjectSpec", map_fds: list[int | No
     ``externs[i]`` the value of extern ``i``.
     """
     buf = bytearray(linked.insns)
-    maps = spec.maps.list()
     where = spec.path or spec.name
     for i, r in enumerate(linked.relocs):
         pos = r.insn * 8

@@ -147,7 +147,7 @@ class Object:
     def __init__(self, spec: "ObjectSpec", map_specs: "list[MapSpec]", map_objs: "list[Map | None]",
                  programs: dict[str, Any], linked: "dict[str, LinkedProgram]", btf_fd: Any,
                  warnings: list[str]) -> None:
-        from pybpf.object.variables import Variable
+        from pybpf.object.variables import Variable as _Variable
 
         self.spec = spec
         self.name = spec.name
@@ -173,9 +173,9 @@ class Object:
                     live[id(mp)] = g
             by_real = {mp.real_name: mp for mp in map_specs if mp.is_internal}
             for name, vs in spec.variables.items():
-                mp = by_real.get(vs.section)
-                if mp is not None and id(mp) in live:
-                    self.variables[name] = Variable(vs, live[id(mp)])
+                owner = by_real.get(vs.section)
+                if owner is not None and id(owner) in live:
+                    self.variables[name] = _Variable(vs, live[id(owner)])
         except BaseException:
             for g in self._global:
                 g.close()

@@ -33,7 +33,7 @@ from pybpf.errors import BPFError, NotFoundError, NotSupportedError, ObjectError
 if TYPE_CHECKING:
     from pybpf.maps import Map
     from pybpf.object.kernel import KernelContext
-    from pybpf.object.linker import ExternValue, LinkedProgram, Linker
+    from pybpf.object.linker import ExternValue, LinkedProgram
     from pybpf.object.live import Object
     from pybpf.object.maps import MapSpec
     from pybpf.object.programs import ProgramSpec

@@ -21,11 +21,12 @@ Map relocations of ``.maps`` itself (prog-array and map-in-map initial slots) ar
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from pybpf.errors import ObjectError
 
 if TYPE_CHECKING:
+    from pybpf.btf import BTF
     from pybpf.elf import Symbol
     from pybpf.object.elfobj import ElfObject
     from pybpf.object.externs import ExternSpec
@@ -174,16 +175,20 @@ def _record(prog: "ProgramSpec", insn_idx: int, sym_name: str, sym: "Symbol", sy
     raise ObjectError(f"{where}: prog '{pname}': data relo failed to find map for section '{sec_name}'")
 
 
-def map_slots(elf: "ElfObject", maps: "list[MapSpec]", btf: object, find_program: object, where: str) -> None:
+def map_slots(elf: "ElfObject", maps: "list[MapSpec]", btf: "BTF", find_program: "Callable[[str], Any]",
+              where: str) -> None:
     """libbpf's bpf_object__collect_map_relos(): initial prog-array / map-in-map slots."""
     from pybpf.btf import Kind
+    from pybpf.btf.model import Datasec, Var
 
     if not elf.maps_relocations:
         return
-    sec_ids = btf.find(".maps", Kind.DATASEC)  # type: ignore[attr-defined]
+    sec_ids = btf.find(".maps", Kind.DATASEC)
     if not sec_ids:
         raise ObjectError(f"{where}: .rel.maps without a BTF DATASEC '.maps'")
-    sec = btf[min(sec_ids)]  # type: ignore[index]
+    sec = btf[min(sec_ids)]
+    if not isinstance(sec, Datasec):
+        raise ObjectError(f"{where}: BTF [{min(sec_ids)}] '.maps' is not a DATASEC")
     symbols = elf.symbols
     user = [(i, mp) for i, mp in enumerate(maps) if mp.kind == "user"]
     for i, (offset, sym_idx) in enumerate(elf.maps_relocations):
@@ -211,7 +216,7 @@ def map_slots(elf: "ElfObject", maps: "list[MapSpec]", btf: object, find_program
             if not any(mp.name == name for _, mp in user):
                 raise ObjectError(f"{where}: .maps relo #{i}: '{name}' isn't a valid map reference")
         elif owner.type == MAP_TYPE_PROG_ARRAY:
-            prog = find_program(name)  # type: ignore[operator]
+            prog = find_program(name)
             if prog is None:
                 raise ObjectError(f"{where}: .maps relo #{i}: '{name}' isn't a valid program reference")
             if (prog.section_index != sym.section_index or prog.insn_offset * 8 != sym.value):
@@ -219,8 +224,11 @@ def map_slots(elf: "ElfObject", maps: "list[MapSpec]", btf: object, find_program
         else:
             raise ObjectError(f"{where}: .maps relo #{i} in map '{owner.name}': only prog-array and "
                               "map-in-map maps have initial values")
-        var = btf[vi.type]  # type: ignore[index]
-        def_t = btf[btf.skip_mods_and_typedefs(var.type)]  # type: ignore[attr-defined]
+        var = btf[vi.type]
+        if not isinstance(var, Var):
+            raise ObjectError(f"{where}: .maps relo #{i}: map '{owner.name}': DATASEC '.maps' entry "
+                              f"[{vi.type}] is not a VAR")
+        def_t = btf[btf.skip_mods_and_typedefs(var.type)]
         members = getattr(def_t, "members", ())
         if not members or members[-1].name != "values":
             raise ObjectError(f"{where}: .maps relo #{i}: map '{owner.name}' has no 'values' member last")

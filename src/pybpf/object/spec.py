@@ -118,6 +118,10 @@ class ObjectSpec:
     variables: "dict[str, VariableSpec]"
     externs: "list[ExternSpec]"
     sections: list[SectionInfo]
+    _struct_ops: list[str]
+    _text_index: int
+    _section_index: dict[str, int]
+    _all_programs: "list[ProgramSpec]"
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -214,7 +218,8 @@ class ObjectSpec:
         self.programs = {p.name: p for p in progs if not p.is_subprog}
         self.subprograms = {p.name: p for p in progs if p.is_subprog}
         relocs.collect_relocations(raw, progs, map_list, externs, where)
-        relocs.map_slots(raw, map_list, btf, self.programs.get, where)
+        if btf is not None:
+            relocs.map_slots(raw, map_list, btf, self.programs.get, where)
         self.variables = self._collect_variables()
         return self
 
