@@ -9,8 +9,8 @@ program (name, section, type, expected attach type, autoload, flags), every map 
 key/value sizes, max_entries, flags, numa_node, map_extra, BTF key/value type ids, internal,
 initial value), and with ``load``: ``bpf_object__load``'s result, each program's instructions
 after it (``bpf_program__insns``: the relocated, linked code libbpf built) and the maps'
-initial values after it (``.kconfig`` is filled in by then). The object is closed before
-exiting; what it created is gone with it.
+initial values after it (``.kconfig`` is filled in by then). Pins libbpf made are removed and
+the object is closed before exiting; what it created is gone with it.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ def _bind(lib: ctypes.CDLL) -> None:
         "bpf_map__is_internal": (ctypes.c_bool, [_P]),
         "bpf_map__initial_value": (_P, [_P, ctypes.POINTER(ctypes.c_size_t)]),
         "bpf_map__inner_map": (_P, [_P]),
+        "bpf_map__pin_path": (ctypes.c_char_p, [_P]),
+        "bpf_map__is_pinned": (ctypes.c_bool, [_P]),
+        "bpf_map__unpin": (ctypes.c_int, [_P, ctypes.c_char_p]),
     }
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)
@@ -148,7 +151,21 @@ def run(obj_path: str, load: bool, btf_path: str | None, kconfig: str | None) ->
             out["maps"].append(_map(lib, m))
             m = lib.bpf_object__next_map(obj, m)
         if load:
+            import os
+
+            def pin_paths() -> list:
+                paths, m = [], lib.bpf_object__next_map(obj, None)
+                while m:
+                    path = lib.bpf_map__pin_path(m)
+                    paths.append((m, path.decode() if path else None))
+                    m = lib.bpf_object__next_map(obj, m)
+                return paths
+
+            existed = {path for _, path in pin_paths() if path and os.path.exists(path)}
             out["load_err"] = lib.bpf_object__load(obj)
+            for m, path in pin_paths():   # leave no pins behind (LIBBPF_PIN_BY_NAME maps)
+                if path and path not in existed and lib.bpf_map__is_pinned(m):
+                    lib.bpf_map__unpin(m, None)
             out["insns"] = {}
             for p in progs:
                 cnt = lib.bpf_program__insn_cnt(p)
