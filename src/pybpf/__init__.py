@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily below, so that "import pybpf" stays cheap
     from pybpf.maps import BatchResult, Map, MapInfo
+    from pybpf.object import Object, ObjectSpec
     from pybpf.programs import Program, ProgramInfo, TestRunResult, enable_stats
     from pybpf.events import PerfBuffer, RingBuffer, UserRingBuffer
     from pybpf.sys import FD
@@ -41,6 +42,7 @@ _LAZY = {
     "Program": "pybpf.programs", "ProgramInfo": "pybpf.programs",
     "TestRunResult": "pybpf.programs", "enable_stats": "pybpf.programs", "FD": "pybpf.sys",
     "RingBuffer": "pybpf.events", "PerfBuffer": "pybpf.events", "UserRingBuffer": "pybpf.events",
+    "ObjectSpec": "pybpf.object.spec", "Object": "pybpf.object.live",
 }
 
 
@@ -77,6 +79,8 @@ __all__ = [
     "FD",
     "Map",
     "MapInfo",
+    "Object",
+    "ObjectSpec",
     "Program",
     "ProgramInfo",
     "TestRunResult",
