@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from pybpf.errors import InvalidArgumentError, NotFoundError, error_from_errno
@@ -45,7 +46,9 @@ __all__ = [
     "OBJECT_KINDS",
 ]
 
-C = uapi.bpf_cmd
+#: The bpf() command numbers by name (plain ints: building the bpf_cmd enum is not needed
+#: to make a call; error messages name commands through command_name()).
+C: Any = SimpleNamespace(**dict(uapi.enum_members("bpf_cmd")))
 T = TypeVar("T", bound=ctypes.Structure)
 
 
