@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from pybpf.errors import (
@@ -26,14 +25,25 @@ from pybpf.sys import uapi
 from pybpf.sys.commands import attr_size, enable_stats, get_fd_by_id, obj_get, obj_pin
 from pybpf.sys.fd import FD
 from pybpf.sys.names import parse_attach_type, parse_prog_type, prog_type_name
-from pybpf.sys.syscall import bpf_raw, command_name
+from pybpf.sys.record import Record
+from pybpf.sys.syscall import NR_BPF, bpf_raw, bpf_syscall, command_name
 
 __all__ = ["Program", "TestRunResult", "enable_stats", "instructions_bytes",
            "LOG_BUF_SIZE", "LOG_BUF_MAX"]
 
-C = uapi.bpf_cmd
+_CMD = dict(uapi.enum_members("bpf_cmd"))
+_PROG_LOAD = _CMD["BPF_PROG_LOAD"]
+_TEST_RUN = _CMD["BPF_PROG_TEST_RUN"]
 _Load = uapi.bpf_attr_prog_load
 _Test = uapi.bpf_attr_test
+_TEST_SIZE = ctypes.sizeof(_Test)
+_U32_MAX = (1 << 32) - 1
+_c_char = ctypes.c_char
+_addressof = ctypes.addressof
+_byref = ctypes.byref
+_get_errno = ctypes.get_errno
+_bpf = bpf_syscall
+_NR = NR_BPF
 
 #: First verifier log buffer (libbpf's BPF_LOG_BUF_SIZE: UINT32_MAX >> 8).
 LOG_BUF_SIZE = (1 << 32) - 1 >> 8
@@ -41,11 +51,9 @@ LOG_BUF_SIZE = (1 << 32) - 1 >> 8
 LOG_BUF_MAX = (1 << 32) - 1 >> 2
 _EAGAIN_RETRIES = 5
 #: Program types whose BPF_PROG_TEST_RUN refuses an output context.
-_NO_CTX_OUT = frozenset({
-    uapi.BPF_PROG_TYPE_RAW_TRACEPOINT, uapi.BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE,
-    uapi.BPF_PROG_TYPE_TRACING, uapi.BPF_PROG_TYPE_SYSCALL, uapi.BPF_PROG_TYPE_STRUCT_OPS,
-    uapi.BPF_PROG_TYPE_LSM,
-})
+_PROG_TYPES = dict(uapi.enum_members("bpf_prog_type"))
+_NO_CTX_OUT = frozenset(_PROG_TYPES[f"BPF_PROG_TYPE_{name}"] for name in (
+    "RAW_TRACEPOINT", "RAW_TRACEPOINT_WRITABLE", "TRACING", "SYSCALL", "STRUCT_OPS", "LSM"))
 _ENOSPC = 28
 _EAGAIN = 11
 
@@ -73,8 +81,7 @@ def instructions_bytes(insns: Any) -> bytes:
     return raw
 
 
-@dataclass(frozen=True)
-class TestRunResult:
+class TestRunResult(Record):
     """What ``BPF_PROG_TEST_RUN`` reports: the program's return value, the average duration
     per run in nanoseconds, and the output packet/context."""
 
@@ -328,53 +335,70 @@ class Program:
         of ``ctx_in``, except for program types whose test run has no output context. ``flags`` ``BPF_F_TEST_RUN_ON_CPU``
         with ``cpu`` runs it on that CPU (raw_tracepoint programs).
         """
-        label = self._label()
-        data = bytes(data_in)
-        ctx = bytes(ctx_in) if ctx_in is not None else b""
-        out_size = _u32(data_size_out, f"{label}: data_size_out") if data_size_out is not None \
-            else (len(data) + 256 if data else 0)
+        data = data_in if type(data_in) is bytes else bytes(data_in)
+        ctx = b"" if ctx_in is None else ctx_in if type(ctx_in) is bytes else bytes(ctx_in)
+        if data_size_out is None:
+            out_size = len(data) + 256 if data else 0
+        else:
+            out_size = self._arg_u32(data_size_out, "data_size_out")
         if ctx_size_out is not None:
-            ctx_out_size = _u32(ctx_size_out, f"{label}: ctx_size_out")
+            ctx_out_size = self._arg_u32(ctx_size_out, "ctx_size_out")
         else:
             ctx_out_size = 0 if int(self.type) in _NO_CTX_OUT else len(ctx)
-        _u32(repeat, f"{label}: repeat")
+        repeat = self._arg_u32(repeat, "repeat")
+        flags = self._arg_u32(flags, "flags")
+        cpu = self._arg_u32(cpu, "cpu")
+        batch_size = self._arg_u32(batch_size, "batch_size")
+        fd = self.fileno()
+        # The kernel only reads the inputs: one copy each into ctypes memory, no more.
+        din = (_c_char * len(data)).from_buffer_copy(data) if data else None
+        cin = (_c_char * len(ctx)).from_buffer_copy(ctx) if ctx else None
         for _attempt in range(4):
-            din = ctypes.create_string_buffer(data, max(len(data), 1))
-            dout = ctypes.create_string_buffer(max(out_size, 1))
-            cin = ctypes.create_string_buffer(ctx, max(len(ctx), 1))
-            cout = ctypes.create_string_buffer(max(ctx_out_size, 1))
+            dout = (_c_char * out_size)() if out_size else None
+            cout = (_c_char * ctx_out_size)() if ctx_out_size else None
             attr = _Test()
-            attr.prog_fd = self.fileno()
-            attr.data_size_in = len(data)
-            attr.data_in = ctypes.addressof(din) if data else 0
-            attr.data_size_out = out_size
-            attr.data_out = ctypes.addressof(dout) if out_size else 0
-            attr.ctx_size_in = len(ctx)
-            attr.ctx_in = ctypes.addressof(cin) if ctx else 0
-            attr.ctx_size_out = ctx_out_size
-            attr.ctx_out = ctypes.addressof(cout) if ctx_out_size else 0
-            attr.repeat = repeat
-            attr.flags = _u32(flags, f"{label}: flags")
-            attr.cpu = _u32(cpu, f"{label}: cpu")
-            attr.batch_size = _u32(batch_size, f"{label}: batch_size")
-            ret, err = bpf_raw(C.BPF_PROG_TEST_RUN, attr, ctypes.sizeof(attr))
-            if ret < 0 and err == _ENOSPC and data_size_out is None and \
-                    attr.data_size_out > out_size:
+            attr.prog_fd = fd
+            if din is not None:
+                attr.data_size_in = len(data)
+                attr.data_in = _addressof(din)
+            if dout is not None:
+                attr.data_size_out = out_size
+                attr.data_out = _addressof(dout)
+            if cin is not None:
+                attr.ctx_size_in = len(ctx)
+                attr.ctx_in = _addressof(cin)
+            if cout is not None:
+                attr.ctx_size_out = ctx_out_size
+                attr.ctx_out = _addressof(cout)
+            if repeat:
+                attr.repeat = repeat
+            if flags:
+                attr.flags = flags
+            if cpu:
+                attr.cpu = cpu
+            if batch_size:
+                attr.batch_size = batch_size
+            if _bpf(_NR, _TEST_RUN, _byref(attr), _TEST_SIZE) >= 0:
+                return TestRunResult(
+                    attr.retval,
+                    attr.duration,
+                    dout.raw[: min(attr.data_size_out, out_size)] if dout is not None else b"",
+                    cout.raw[: min(attr.ctx_size_out, ctx_out_size)] if cout is not None else b"",
+                )
+            err = _get_errno()
+            if err == _ENOSPC and data_size_out is None and attr.data_size_out > out_size:
                 out_size = attr.data_size_out  # the kernel says how much it needs
                 continue
-            if ret < 0 and err == _ENOSPC and ctx_size_out is None and \
-                    attr.ctx_size_out > ctx_out_size:
+            if err == _ENOSPC and ctx_size_out is None and attr.ctx_size_out > ctx_out_size:
                 ctx_out_size = attr.ctx_size_out
                 continue
-            if ret < 0:
-                raise error_from_errno(err, f"{label}: test run", op=command_name(C.BPF_PROG_TEST_RUN))
-            return TestRunResult(
-                retval=int(attr.retval),
-                duration=int(attr.duration),
-                data_out=dout.raw[: min(attr.data_size_out, out_size)] if out_size else b"",
-                ctx_out=cout.raw[: min(attr.ctx_size_out, ctx_out_size)] if ctx_out_size else b"",
-            )
-        raise NoSpaceError(f"{label}: test run output keeps growing", op=command_name(C.BPF_PROG_TEST_RUN))
+            raise error_from_errno(err, f"{self._label()}: test run", op=command_name(_TEST_RUN))
+        raise NoSpaceError(f"{self._label()}: test run output keeps growing", op=command_name(_TEST_RUN))
+
+    def _arg_u32(self, value: Any, name: str) -> int:
+        if type(value) is int and 0 <= value <= _U32_MAX:
+            return value
+        return _u32(value, f"{self._label()}: {name}")
 
 
 def _load_with_log(attr: Any, size: int, log_level: int, log_size: int | None,
@@ -400,7 +424,7 @@ def _load_with_log(attr: Any, size: int, log_level: int, log_size: int | None,
             attr.log_buf = 0
         log_size_needed = attr_size(_Load, "log_true_size")
         call_size = max(size, log_size_needed) if level else size
-        fd, err = bpf_raw(C.BPF_PROG_LOAD, attr, call_size)
+        fd, err = bpf_raw(_PROG_LOAD, attr, call_size)
         if fd >= 0:
             log = _log_text(log_buf) if level else ""
             return fd, log, False
@@ -424,8 +448,8 @@ def _load_with_log(attr: Any, size: int, log_level: int, log_size: int | None,
             msg += f": {hint}"
         if log.strip():
             raise VerifierError(msg + " was refused by the verifier", log, errno=err,
-                                op=command_name(C.BPF_PROG_LOAD), truncated=truncated)
-        raise error_from_errno(err, msg, op=command_name(C.BPF_PROG_LOAD))
+                                op=command_name(_PROG_LOAD), truncated=truncated)
+        raise error_from_errno(err, msg, op=command_name(_PROG_LOAD))
 
 
 def _log_text(buf: ctypes.Array[ctypes.c_char] | None) -> str:
