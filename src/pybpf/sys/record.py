@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["Record", "field_spec"]
 
 _MISSING = object()
+_set = object.__setattr__
 
 
 class _FieldSpec:
@@ -44,6 +45,9 @@ class Record:
     """Base class: declare fields as annotations (with optional defaults), as for a
     dataclass. ``class R(Record, frozen=False)`` makes instances assignable (and, as a
     non-frozen dataclass with ``eq``, unhashable)."""
+
+    # Subclasses may declare __slots__ for their fields (no instance dict: cheaper to build).
+    __slots__ = ()
 
     _fields: tuple[str, ...] = ()
     _required: frozenset[str] = frozenset()
@@ -105,7 +109,11 @@ class Record:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields = self._fields
         if not kwargs and len(args) == len(fields):  # every field given in order: fast
-            self.__dict__.update(zip(fields, args))
+            if type(self).__dictoffset__:
+                self.__dict__.update(zip(fields, args))
+            else:
+                for key, value in zip(fields, args):
+                    _set(self, key, value)
             return
         name = type(self).__qualname__
         if len(args) > len(fields):
@@ -127,7 +135,11 @@ class Record:
             if key not in values:
                 factory = self._factories.get(key)
                 values[key] = factory() if factory is not None else self._defaults[key]
-        self.__dict__.update({key: values[key] for key in fields})
+        if type(self).__dictoffset__:
+            self.__dict__.update({key: values[key] for key in fields})
+        else:
+            for key in fields:
+                _set(self, key, values[key])
 
     def _values(self, names: tuple[str, ...]) -> tuple[Any, ...]:
         return tuple(getattr(self, n) for n in names)
@@ -143,6 +155,10 @@ class Record:
 
     def __hash__(self) -> int:
         return hash(self._values(self._compared))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt through __init__: works for frozen records with and without __slots__.
+        return type(self), self._values(self._fields)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if self._frozen:
