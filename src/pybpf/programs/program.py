@@ -446,6 +446,18 @@ class _RunScratch:
 
     __slots__ = ("attr", "ptr", "din", "din_addr", "din_size", "dout", "dout_addr", "dout_size",
                  "cin", "cin_addr", "cin_size", "cout", "cout_addr", "cout_size")
+    din: Any
+    dout: Any
+    cin: Any
+    cout: Any
+    din_addr: int
+    dout_addr: int
+    cin_addr: int
+    cout_addr: int
+    din_size: int
+    dout_size: int
+    cin_size: int
+    cout_size: int
 
     def __init__(self) -> None:
         self.attr = (_c_char * _TEST_SIZE)()

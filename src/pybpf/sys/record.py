@@ -102,7 +102,7 @@ class Record:
         cls._compared = tuple(compared)
         cls._shown = tuple(shown)
         cls._frozen = frozen
-        cls.__match_args__ = tuple(fields)
+        setattr(cls, "__match_args__", tuple(fields))
         if not frozen:
             cls.__hash__ = None  # type: ignore[assignment]
 

@@ -90,7 +90,7 @@ def build_layout(name: str, kind: str, doc: str, anonymous: tuple[str, ...], tex
         for n in reversed(shape):
             ctype = ctype * n
         fields.append((fname, ctype, bits) if bits else (fname, ctype))
-    parent = ctypes.Union if kind == "union" else ctypes.Structure
+    parent: Any = ctypes.Union if kind == "union" else ctypes.Structure
     namespace: dict[str, Any] = {"__doc__": doc, "__module__": module, "__qualname__": name}
     if anonymous:
         namespace["_anonymous_"] = anonymous
