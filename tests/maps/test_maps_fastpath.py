@@ -231,3 +231,40 @@ def test_update_and_lookup_flags_still_checked():
         with pytest.raises(KeyNotFoundError):
             m.lookup_and_delete(u32(3))
         assert m.lookup_and_delete(u32(1)) == u32(1)
+
+
+def test_codecs_may_return_any_buffer():
+    """A codec may hand back bytes, a bytearray, a memoryview or a ctypes object."""
+    import ctypes
+
+    class Pair(ctypes.Structure):
+        _fields_ = [("a", ctypes.c_uint32), ("b", ctypes.c_uint32)]
+
+    class StructCodec:
+        size = 8
+
+        def encode(self, obj):
+            return Pair(*obj)
+
+        def decode(self, data):
+            p = Pair.from_buffer_copy(data)
+            return (p.a, p.b)
+
+    class ViewCodec:
+        size = 4
+
+        def encode(self, obj):
+            return memoryview(u32(obj))
+
+        def decode(self, data):
+            return struct.unpack("<I", data)[0]
+
+    with Map.create("hash", 4, 8, 4, name="bufs") as m:
+        m.key_codec = ViewCodec()
+        m.value_codec = StructCodec()
+        m[3] = (1, 2)
+        m.update_batch([4, 5], [(3, 4), (5, 6)])
+        assert dict(m.items()) == {3: (1, 2), 4: (3, 4), 5: (5, 6)} == dict(m.items_batch(2))
+        m.key_codec = BytesCodec(4, "key")
+        m.value_codec = BytesCodec(8, "value")
+        assert m[u32(3)] == u32(1) + u32(2)

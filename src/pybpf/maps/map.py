@@ -434,8 +434,8 @@ class Map:
     def _key_bytes(self, key: Any) -> bytes | bytearray:
         """The key through the key codec, checked to be exactly ``key_size`` bytes."""
         raw = self._key_codec.encode(key)
-        if isinstance(raw, memoryview):
-            raw = raw.tobytes()
+        if type(raw) is not bytes and type(raw) is not bytearray:
+            raw = memoryview(raw).tobytes()  # any buffer: memoryview, ctypes object, array
         if len(raw) != self.key_size:
             raise InvalidArgumentError(
                 f"{self._label()}: the key codec gave {len(raw)} bytes, expected {self.key_size}")
@@ -443,8 +443,8 @@ class Map:
 
     def _one_value(self, value: Any) -> bytes | bytearray:
         raw = self._value_codec.encode(value)
-        if isinstance(raw, memoryview):
-            raw = raw.tobytes()
+        if type(raw) is not bytes and type(raw) is not bytearray:
+            raw = memoryview(raw).tobytes()
         if len(raw) != self.value_size:
             raise InvalidArgumentError(
                 f"{self._label()}: the value codec gave {len(raw)} bytes, expected {self.value_size}")
