@@ -120,9 +120,11 @@ def install(namespace: dict[str, Any], enums: dict[str, EnumDef],
 
     def owners() -> dict[str, str]:
         if not owner_of:
+            index: dict[str, str] = {}
             for ename in enums:
                 for member, _ in enum_members(ename):
-                    owner_of.setdefault(member, ename)
+                    index.setdefault(member, ename)
+            owner_of.update(index)  # all at once: another thread never sees half an index
         return owner_of
 
     def make(name: str) -> Any:
