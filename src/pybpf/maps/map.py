@@ -197,6 +197,9 @@ class Map:
     Create one with :meth:`create`, or open an existing one with :meth:`from_pin`,
     :meth:`from_id` or :meth:`from_fd`. Close it with :meth:`close` or a ``with`` block
     (the kernel frees the map once nothing references it: no descriptor, pin or program).
+
+    Element operations may be called from several threads at once (and from signal
+    handlers): each call works on its own set of pooled buffers.
     """
 
     def __init__(self, fd: FD, info: MapInfo, *, name: str | None = None) -> None:
