@@ -25,8 +25,8 @@ from pybpf.errors import (
     PermissionDeniedError,
     VerifierError,
 )
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds
 if TYPE_CHECKING:  # imported lazily below, so that "import pybpf" stays cheap
     from pybpf.maps import BatchResult, Map, MapInfo
     from pybpf.object import Object, ObjectSpec
@@ -46,7 +46,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'pybpf' has no attribute {name!r}")
