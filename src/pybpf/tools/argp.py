@@ -96,11 +96,11 @@ class ArgpState:
         """``argp_usage()``, preceded by the tool's own message line (as the C tools print
         ``Invalid UID ...`` to stderr just before)."""
         err = (message + "\n") if message is not None else ""
-        raise ArgpExit(EX_USAGE, "", err + self.argp.short_usage(self.name) + self.argp.see(self.name))
+        raise ArgpExit(EX_USAGE, "", err + self.argp.short_usage(self.name))
 
     def error(self, message: str) -> NoReturn:
         """``argp_error()``: ``NAME: message`` and the ``Try ...`` line."""
-        raise ArgpExit(EX_USAGE, "", f"{self.name}: {message}\n" + self.argp.see(self.name))
+        raise ArgpExit(EX_USAGE, "", f"{self.name}: {message}\n" + self.argp.see_text(self.name))
 
     def help_to_stderr(self) -> NoReturn:
         """``argp_state_help(state, stderr, ARGP_HELP_STD_HELP)``: full help on stderr, exit 0."""
@@ -153,12 +153,12 @@ class Argp:
                 operands.append(word)
         for word in operands:
             if operand is None or not operand(word, state):
-                raise ArgpExit(EX_USAGE, "", f"{state.name}: Too many arguments\n" + self.see(state.name))
+                raise ArgpExit(EX_USAGE, "", f"{state.name}: Too many arguments\n" + self.see_text(state.name))
             state.positional_count += 1
         return state
 
     def _bad(self, message: str, state: ArgpState) -> NoReturn:
-        raise ArgpExit(EX_USAGE, "", message + "\n" + self.see(state.name))
+        raise ArgpExit(EX_USAGE, "", message + "\n" + self.see_text(state.name))
 
     def _short_options(self, cluster: str, args: list[str], i: int, prog: str, state: ArgpState,
                        handler: Handler) -> int:
@@ -193,7 +193,7 @@ class Argp:
                 self._bad(f"{prog}: unrecognized option '--{text}'", state)
             if len(found) > 1:
                 names = "".join(f" '--{o.long}'" for o in found)
-                self._bad(f"{prog}: option '--{name}' is ambiguous; possibilities:{names}", state)
+                self._bad(f"{prog}: option '--{text}' is ambiguous; possibilities:{names}", state)
             opt = found[0]
         arg: str | None = None
         if eq:
@@ -226,39 +226,77 @@ class Argp:
         handler(opt, arg, state)
 
     # ------------------------------------------------------------------ help text
+    # Each text below is produced by the same sequence of stream calls (puts/putc/printf,
+    # margin changes) as glibc's argp-help.c, so that FmtStream wraps it identically.
+    _SHORT_USAGE, _USAGE_FULL, _PRE_DOC, _SEE, _LONG, _POST_DOC, _BUG_ADDR = (1, 2, 4, 8, 16, 32, 64)
+
+    def _help(self, name: str, flags: int) -> str:
+        fs = FmtStream(rmargin=_RMARGIN)
+        anything = False
+        if flags & (self._SHORT_USAGE | self._USAGE_FULL):
+            old_wm = fs.set_wmargin(_USAGE_INDENT)
+            fs.printf(f"Usage: {name}")
+            old_lm = fs.set_lmargin(_USAGE_INDENT)
+            if flags & self._SHORT_USAGE:
+                fs.puts(" [OPTION...]")
+            else:
+                self._usage_options(fs)
+            fs.set_wmargin(old_wm)
+            fs.set_lmargin(old_lm)
+            fs.putc("\n")
+            anything = True
+        pre, vt, post = self.doc.partition("\v")
+        if flags & self._PRE_DOC and self.doc:
+            fs.puts(pre)
+            if fs.point() > fs.lmargin:
+                fs.putc("\n")
+            anything = True
+        if flags & self._SEE:
+            fs.printf(self.see(name))
+            anything = True
+        if flags & self._LONG:
+            if anything:
+                fs.putc("\n")
+            self._options_into(fs)
+            anything = True
+        if flags & self._POST_DOC and vt:
+            if anything:
+                fs.putc("\n")
+            fs.puts(post)
+            if fs.point() > fs.lmargin:
+                fs.putc("\n")
+            anything = True
+        if flags & self._BUG_ADDR and self.bug_address:
+            if anything:
+                fs.putc("\n")
+            fs.printf(f"Report bugs to {self.bug_address}.\n")
+        return fs.getvalue()
+
     def see(self, name: str) -> str:
-        """argp's pointer to more help."""
+        """argp's pointer to more help (unwrapped)."""
         return f"Try `{name} --help' or `{name} --usage' for more information.\n"
 
+    def see_text(self, name: str) -> str:
+        """The pointer to more help as argp prints it (``ARGP_HELP_STD_ERR``)."""
+        return self._help(name, self._SEE)
+
     def short_usage(self, name: str) -> str:
-        """``Usage: NAME [OPTION...]`` (argp's short usage line)."""
-        fs = FmtStream(rmargin=_RMARGIN)
-        self._usage_into(fs, name, full=False)
-        return fs.getvalue()
+        """``argp_usage()``'s text: ``Usage: NAME [OPTION...]`` and the pointer to help."""
+        return self._help(name, self._SHORT_USAGE | self._SEE)
 
     def usage(self, name: str | None = None) -> str:
         """What ``--usage`` prints: every option in one wrapped usage message."""
-        fs = FmtStream(rmargin=_RMARGIN)
-        self._usage_into(fs, name or self.name, full=True)
-        return fs.getvalue()
+        return self._help(name or self.name, self._USAGE_FULL)
 
     def help(self, name: str | None = None) -> str:
         """What ``--help`` prints: usage line, the tool's text, the option list, notes."""
-        name = name or self.name
-        fs = FmtStream(rmargin=_RMARGIN)
-        self._usage_into(fs, name, full=False)
-        if self.doc:
-            fs.write(self.doc)
-            if fs.point() > fs.lmargin:
-                fs.write("\n")
-        fs.write("\n")
-        self._options_into(fs)
-        if self.bug_address:
-            fs.write("\n")
-            fs.write(f"Report bugs to {self.bug_address}.\n")
-        return fs.getvalue()
+        return self._help(name or self.name, self._SHORT_USAGE | self._PRE_DOC | self._LONG
+                          | self._POST_DOC | self._BUG_ADDR)
 
     def _sorted(self) -> list[Option]:
+        """argp's help order (hol_entry_cmp): group (0, 1, ..., then -n ... -1), then the first
+        letter of the first short (else long) option ignoring case, lower case first, options
+        without a short letter before those with one, then the long name ignoring case."""
         def key(o: Option) -> tuple:
             group = (0, o.group) if o.group >= 0 else (1, o.group)
             short = "" if o.hidden else (o.short or "")
@@ -269,35 +307,27 @@ class Argp:
                     (0 if long_ is None else 1, (long_ or "").lower()) if not short else (0, ""))
         return sorted(self.all_options, key=key)
 
-    def _usage_into(self, fs: FmtStream, name: str, full: bool) -> None:
-        old_wm = fs.set_wmargin(_USAGE_INDENT)
-        fs.write(f"Usage: {name}")
-        old_lm = fs.set_lmargin(_USAGE_INDENT)
-        if not full:
-            fs.write(" [OPTION...]")
-        else:
-            entries = [o for o in self._sorted() if not o.hidden]
-            flags = "".join(o.short for o in entries if o.short and o.arg is None)
-            if flags:
-                fs.write(f" [-{flags}]")
-            for o in entries:
-                if o.short and o.arg is not None:
-                    if o.optional:
-                        fs.write(f" [-{o.short}[{o.arg}]]")
-                    else:
-                        _space(fs, 6 + len(o.arg))
-                        fs.write(f"[-{o.short} {o.arg}]")
-            for o in entries:
-                if o.long:
-                    if o.arg is None:
-                        fs.write(f" [--{o.long}]")
-                    elif o.optional:
-                        fs.write(f" [--{o.long}[={o.arg}]]")
-                    else:
-                        fs.write(f" [--{o.long}={o.arg}]")
-        fs.set_wmargin(old_wm)
-        fs.set_lmargin(old_lm)
-        fs.write("\n")
+    def _usage_options(self, fs: FmtStream) -> None:
+        entries = [o for o in self._sorted() if not o.hidden]
+        flags = "".join(o.short for o in entries if o.short and o.arg is None)
+        if flags:
+            fs.printf(f" [-{flags}]")
+        for o in entries:
+            if o.short and o.arg is not None:
+                if o.optional:
+                    fs.printf(f" [-{o.short}[{o.arg}]]")
+                else:
+                    # wrapped by hand so that "[-x ARG]" is not split at its blank
+                    _space(fs, 6 + len(o.arg))
+                    fs.printf(f"[-{o.short} {o.arg}]")
+        for o in entries:
+            if o.long:
+                if o.arg is None:
+                    fs.printf(f" [--{o.long}]")
+                elif o.optional:
+                    fs.printf(f" [--{o.long}[={o.arg}]]")
+                else:
+                    fs.printf(f" [--{o.long}={o.arg}]")
 
     def _options_into(self, fs: FmtStream) -> None:
         suppressed_dup_arg = False
@@ -311,51 +341,53 @@ class Argp:
             if o.short:
                 _indent_to(fs, _SHORT_OPT_COL)
                 first = False
-                fs.write(f"-{o.short}")
+                fs.putc("-")
+                fs.putc(o.short)
                 if not o.long:
                     if o.arg is not None:
-                        fs.write(f"[{o.arg}]" if o.optional else f" {o.arg}")
+                        fs.printf(f"[{o.arg}]" if o.optional else f" {o.arg}")
                 elif o.arg is not None:
                     suppressed_dup_arg = True
             fs.set_wmargin(_LONG_OPT_COL)
             if o.long:
                 if not first:
-                    fs.write(", ")
+                    fs.puts(", ")
                 _indent_to(fs, _LONG_OPT_COL)
-                fs.write(f"--{o.long}")
+                fs.printf(f"--{o.long}")
                 if o.arg is not None:
-                    fs.write(f"[={o.arg}]" if o.optional else f"={o.arg}")
+                    fs.printf(f"[={o.arg}]" if o.optional else f"={o.arg}")
             fs.set_lmargin(0)
             if o.doc:
                 col = fs.point()
                 fs.set_lmargin(_OPT_DOC_COL)
                 fs.set_wmargin(_OPT_DOC_COL)
                 if col > _OPT_DOC_COL + 3:
-                    fs.write("\n")
+                    fs.putc("\n")
                 elif col >= _OPT_DOC_COL:
-                    fs.write("   ")
+                    fs.puts("   ")
                 else:
                     _indent_to(fs, _OPT_DOC_COL)
-                fs.write(o.doc)
+                fs.puts(o.doc)
             fs.set_lmargin(0)
-            fs.write("\n")
+            fs.putc("\n")
             fs.set_lmargin(old_lm)
             fs.set_wmargin(old_wm)
         if suppressed_dup_arg:
-            fs.write("\n")
-            fs.write(_DUP_ARGS_NOTE)
-            fs.write("\n")
+            fs.putc("\n")
+            fs.puts(_DUP_ARGS_NOTE)
+            fs.putc("\n")
 
 
 def _indent_to(fs: FmtStream, col: int) -> None:
     needed = col - fs.point()
-    if needed > 0:
-        fs.write(" " * needed)
+    while needed > 0:
+        fs.putc(" ")
+        needed -= 1
 
 
 def _space(fs: FmtStream, ensure: int) -> None:
     """A space, or a newline when ``ensure`` more characters would reach the margin."""
-    fs.write("\n" if fs.point() + ensure >= fs.rmargin else " ")
+    fs.putc("\n" if fs.point() + ensure >= fs.rmargin else " ")
 
 
 def strtol(text: str) -> tuple[int, bool]:

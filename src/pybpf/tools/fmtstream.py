@@ -1,125 +1,221 @@
-"""A word-wrapping text stream with GNU argp's layout rules (glibc ``argp-fmtstream``).
+"""A word-wrapping text stream that lays text out exactly as glibc's ``argp-fmtstream`` does.
 
 The C tools print ``--help`` and ``--usage`` through glibc's argp, which wraps text at a right
-margin, indents new lines to a left margin and continuation lines to a wrap margin. To print the
-same bytes, :class:`FmtStream` follows the same rules:
+margin, starts new lines at a left margin and continuation lines at a wrap margin. To print
+the same bytes in every case, :class:`FmtStream` models the C stream itself: a buffer (200
+bytes, grown on demand) into which text is copied, *scanned* for wrapping only when a margin
+changes, the position is asked for, or the buffer must be flushed. The model keeps the C
+stream's observable quirks:
 
-* text is collected, and *scanned* whenever a margin is changed or the position is asked for
-  (:meth:`point`); only the text written since the last scan is looked at, so a break is never
-  placed in text written before the last margin change;
-* a line is too long when its column reaches ``rmargin``; it is broken at the last blank at or
-  before column ``rmargin``, the blanks before that point are dropped, and the next line starts
-  with ``wmargin`` spaces; a word longer than the line stays whole on an overlong line;
-* a new line starts with ``lmargin`` spaces (except right after a wrap with ``wmargin`` 0).
+* a break is only placed in text written since the last scan;
+* ``printf`` reserves 150 bytes (flushing when less is free) and leaves vsnprintf's NUL after
+  its text;
+* when a line ends exactly at the margin, the wrap search looks at the byte just past the
+  written text, which is whatever an earlier write left there (a fresh buffer holds zeros);
+* wrapping inserts a newline plus ``wmargin`` spaces, or writes the spaces straight to the
+  output when the buffer has no room (so they can land before buffered text, as in C).
 """
 
 from __future__ import annotations
 
 __all__ = ["FmtStream"]
 
-_BLANKS = " \t"
+_INIT_BUF_SIZE = 200
+_PRINTF_SIZE_GUESS = 150
+_NL = 0x0A
+_SP = 0x20
+_TAB = 0x09
 
 
 class FmtStream:
-    """Collects text and wraps it as argp does; :meth:`getvalue` returns the finished text."""
+    """argp's formatting stream (see the module docstring); :meth:`getvalue` finishes it."""
 
-    __slots__ = ("lmargin", "rmargin", "wmargin", "point_col", "_done", "_pending")
+    __slots__ = ("lmargin", "rmargin", "wmargin", "point_col", "point_offs", "buf", "p", "out")
 
     def __init__(self, lmargin: int = 0, rmargin: int = 79, wmargin: int = 0) -> None:
+        if wmargin < 0:
+            raise ValueError("truncating streams (wmargin < 0) are not modelled")
         self.lmargin = lmargin
         self.rmargin = rmargin
         self.wmargin = wmargin
         self.point_col = 0
-        self._done: list[str] = []
-        self._pending = ""
+        self.point_offs = 0
+        self.buf = bytearray(_INIT_BUF_SIZE)
+        self.p = 0
+        self.out = bytearray()
 
-    def write(self, text: str) -> None:
-        self._pending += text
+    # ------------------------------------------------------------------ writing
+    def puts(self, text: str) -> None:
+        """``__argp_fmtstream_puts``."""
+        self.write_bytes(text.encode())
 
+    write = puts
+
+    def write_bytes(self, data: bytes) -> None:
+        """``__argp_fmtstream_write``."""
+        n = len(data)
+        if not n:
+            return
+        if self.p + n > len(self.buf):
+            self._ensure(n)
+        self.buf[self.p:self.p + n] = data
+        self.p += n
+
+    def putc(self, ch: str) -> None:
+        """``__argp_fmtstream_putc``."""
+        if self.p >= len(self.buf):
+            self._ensure(1)
+        self.buf[self.p] = ord(ch)
+        self.p += 1
+
+    def printf(self, text: str) -> None:
+        """``__argp_fmtstream_printf`` of already formatted ``text``."""
+        data = text.encode()
+        guess = _PRINTF_SIZE_GUESS
+        while True:
+            self._ensure(guess)
+            avail = len(self.buf) - self.p
+            # vsnprintf stores at most avail - 1 bytes and a terminating NUL
+            k = min(len(data), avail - 1)
+            self.buf[self.p:self.p + k] = data[:k]
+            self.buf[self.p + k] = 0
+            if len(data) >= avail:
+                guess = len(data) + 1
+                continue
+            break
+        self.p += len(data)
+
+    def _ensure(self, amount: int) -> None:
+        if len(self.buf) - self.p < amount:
+            self.update()
+            self.out += self.buf[:self.p]
+            self.p = 0
+            self.point_offs = 0
+            if len(self.buf) < amount:
+                self.buf.extend(bytes(amount))      # realloc(old + amount); fresh bytes
+
+    # ------------------------------------------------------------------ margins
     def set_lmargin(self, value: int) -> int:
         """Scan what was written, then change the left margin; returns the old one."""
-        self.update()
+        if self.p > self.point_offs:
+            self.update()
         old, self.lmargin = self.lmargin, value
         return old
 
     def set_wmargin(self, value: int) -> int:
         """Scan what was written, then change the wrap margin; returns the old one."""
-        self.update()
+        if self.p > self.point_offs:
+            self.update()
         old, self.wmargin = self.wmargin, value
         return old
 
     def point(self) -> int:
         """The current output column (after scanning)."""
-        self.update()
+        if self.p > self.point_offs:
+            self.update()
         return self.point_col if self.point_col >= 0 else 0
 
     def getvalue(self) -> str:
+        """Scan and flush everything (``__argp_fmtstream_free``); the whole output."""
         self.update()
-        return "".join(self._done)
+        self.out += self.buf[:self.p]
+        self.p = self.point_offs = 0
+        return self.out.decode()
+
+    # ------------------------------------------------------------------ wrapping
+    def _byte(self, i: int) -> int:
+        b = self.buf
+        return b[i] if 0 <= i < len(b) else 0
+
+    def _blank(self, i: int) -> bool:
+        return self._byte(i) in (_SP, _TAB)
 
     def update(self) -> None:
-        """Wrap the text written since the last scan into finished lines."""
-        buf = self._pending
-        if not buf:
-            return
-        self._pending = ""
-        out: list[str] = []
-        start = 0                       # where scanning of the current line starts in buf
-        rmargin = self.rmargin
-        while start < len(buf):
-            if self.point_col == 0 and self.lmargin:
-                out.append(" " * self.lmargin)
-                self.point_col = self.lmargin
+        """Wrap the text written since the last scan (``__argp_fmtstream_update``)."""
+        b = self.buf
+        buf = self.point_offs
+        while buf < self.p:
+            if self.point_col == 0 and self.lmargin != 0:
+                pad = self.lmargin
+                if self.p + pad < len(b):
+                    n = self.p - buf
+                    b[buf + pad:buf + pad + n] = b[buf:buf + n]
+                    self.p += pad
+                    b[buf:buf + pad] = b" " * pad
+                    buf += pad
+                else:
+                    self.out += b" " * pad
+                self.point_col = pad
+            length = self.p - buf
+            nl = b.find(b"\n", buf, self.p)
             if self.point_col < 0:
                 self.point_col = 0
-            nl = buf.find("\n", start)
             if nl < 0:
-                if self.point_col + (len(buf) - start) < rmargin:
-                    # a partial line that still fits: remember where it ends
-                    self.point_col += len(buf) - start
-                    out.append(buf[start:])
-                    start = len(buf)
+                if self.point_col + length < self.rmargin:
+                    self.point_col += length
                     break
-                nl = len(buf)
-            elif self.point_col + (nl - start) < rmargin:
-                out.append(buf[start:nl + 1])
+                nl = self.p
+            elif self.point_col + (nl - buf) < self.rmargin:
                 self.point_col = 0
-                start = nl + 1
+                buf = nl + 1
                 continue
-            start = self._wrap(buf, start, nl, out)
-            if start < 0:       # a long word that ends the line: keep it whole
-                start = -start
-        self._done.extend(out)
 
-    def _wrap(self, buf: str, start: int, nl: int, out: list[str]) -> int:
-        """Break the too-long line buf[start:nl]; returns where scanning continues
-        (negated when the line was kept as it is)."""
-        limit = start + (self.rmargin - self.point_col)     # first column past the margin
-        p = limit
-        while p >= start and (p >= len(buf) or buf[p] not in _BLANKS):
-            p -= 1
-        nextline = p + 1
-        if nextline > start:
-            # drop the run of blanks before the break point
-            p -= 1
-            while p >= start and buf[p] in _BLANKS:
+            # the line is too long: break it at the last blank before the margin
+            r = self.rmargin - 1
+            wm = self.wmargin
+            p = buf + (r + 1 - self.point_col)
+            while p >= buf and not self._blank(p):
                 p -= 1
-            end = p + 1
-        else:
-            # one word wider than the line: find its end and break after it
-            p = limit + 1
-            while p < nl and buf[p] not in _BLANKS:
+            nextline = p + 1
+            if nextline > buf:
+                if p >= buf:
+                    p -= 1
+                    while p >= buf and self._blank(p):
+                        p -= 1
+                nl = p + 1
+            else:
+                # a word longer than the line: it stays whole, the break comes after it
+                p = buf + (r + 1 - self.point_col)
                 p += 1
-            if p >= nl:
-                out.append(buf[start:nl + 1])
-                self.point_col = 0
-                return -(nl + 1)
-            end = p
-            p += 1
-            while p < len(buf) and buf[p] in _BLANKS:
+                while p < nl and not self._blank(p):
+                    p += 1
+                if p == nl:
+                    self.point_col = 0
+                    buf = nl + 1
+                    continue
+                nl = p
                 p += 1
-            nextline = p
-        out.append(buf[start:end] + "\n" + " " * self.wmargin)
-        # the rest of the text continues after the wrap margin
-        self.point_col = self.wmargin if self.wmargin else -1
-        return nextline
+                while self._blank(p):
+                    p += 1
+                nextline = p
+
+            at_end = nextline == buf + length + 1
+            short_of_room = (len(b) - nl < wm + 1) if at_end else (nextline - (nl + 1) < wm)
+            if short_of_room and self.p > nextline:
+                if len(b) - self.p > wm + 1:
+                    mv = self.p - nextline
+                    b[nl + 1 + wm:nl + 1 + wm + mv] = b[nextline:nextline + mv]
+                    nextline = nl + 1 + wm
+                    length = nextline + mv - buf
+                    b[nl] = _NL
+                    nl += 1
+                else:
+                    self.out += b[:nl] + b"\n"
+                    length += buf
+                    nl = buf = 0
+            else:
+                b[nl] = _NL
+                nl += 1
+            if nextline - nl >= wm or (at_end and len(b) - nextline >= wm):
+                b[nl:nl + wm] = b" " * wm
+                nl += wm
+            else:
+                self.out += b" " * wm
+            if nl < nextline:
+                n = buf + length - nextline
+                b[nl:nl + n] = b[nextline:nextline + n]
+            length -= nextline - buf
+            buf = nl
+            self.p = nl + length
+            self.point_col = wm if wm else -1
+        self.point_offs = self.p
