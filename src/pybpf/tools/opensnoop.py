@@ -175,7 +175,8 @@ class Formatter:
         if ret >= 0:
             fd, err = ret, 0
         else:
-            fd, err = -1, -ret
+            # C negates an int: INT_MIN stays INT_MIN
+            fd, err = -1, (-ret if ret != -0x80000000 else ret)
         out = b""
         if cfg.timestamp:
             out += b"%-8s " % self.wallclock().encode()
