@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # imported lazily below, so that "import pybpf" stays cheap
     from pybpf.maps import BatchResult, Map, MapInfo
     from pybpf.programs import Program, ProgramInfo, TestRunResult, enable_stats
+    from pybpf.events import PerfBuffer, RingBuffer, UserRingBuffer
     from pybpf.sys import FD
 
 __version__ = "0.1.0"
@@ -39,6 +40,7 @@ _LAZY = {
     "BatchResult": "pybpf.maps", "Map": "pybpf.maps", "MapInfo": "pybpf.maps",
     "Program": "pybpf.programs", "ProgramInfo": "pybpf.programs",
     "TestRunResult": "pybpf.programs", "enable_stats": "pybpf.programs", "FD": "pybpf.sys",
+    "RingBuffer": "pybpf.events", "PerfBuffer": "pybpf.events", "UserRingBuffer": "pybpf.events",
 }
 
 
@@ -79,4 +81,7 @@ __all__ = [
     "ProgramInfo",
     "TestRunResult",
     "enable_stats",
+    "PerfBuffer",
+    "RingBuffer",
+    "UserRingBuffer",
 ]

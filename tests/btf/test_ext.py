@@ -212,3 +212,23 @@ def test_unaligned_block_offset_and_bad_strings():
         BTFExt.parse(_ext(struct.pack("<IIIII", 8, 99, 1, 0, 0)), btf)
     ext = BTFExt.parse(_ext(struct.pack("<IIIII", 8, 99, 1, 0, 0)))
     assert ext.func_info == {"#99": [(0, 0)]}
+
+
+def test_from_elf_reads_the_same_sections(ext_obj, tmp_path):
+    btf, ext = parsed(ext_obj, tmp_path)
+    from_path = BTF.from_elf(ext_obj)
+    with open(ext_obj, "rb") as f:
+        from_bytes = BTF.from_elf(f.read())
+    assert bytes(from_path.raw) == bytes(btf.raw) == bytes(from_bytes.raw)
+    ext2 = BTFExt.from_elf(ext_obj)
+    assert ext2 is not None
+    assert (ext2.func_info, ext2.line_info, ext2.core_relos) == (ext.func_info, ext.line_info, ext.core_relos)
+    stripped = str(tmp_path / "noext.o")
+    run("llvm-objcopy-19", "--remove-section=.BTF.ext", "--remove-section=.rel.BTF.ext", ext_obj, stripped)
+    assert BTFExt.from_elf(stripped) is None
+    with pytest.raises(BTFError, match="not a readable ELF"):
+        BTF.from_elf(b"\x7fELF" + bytes(10))
+    nobtf = str(tmp_path / "nobtf.o")
+    run("llvm-objcopy-19", "--remove-section=.BTF", "--remove-section=.rel.BTF", ext_obj, nobtf)
+    with pytest.raises(BTFError, match="no .BTF section"):
+        BTF.from_elf(nobtf)

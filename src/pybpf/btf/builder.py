@@ -136,8 +136,8 @@ def encode_types(types: Sequence[m.Type], strings: _Strings, n_ids: int) -> arra
             words.extend((name_off, _info(k, 0, 0), ref(t.type), t.linkage))
         elif isinstance(t, m.Datasec):
             words.extend((name_off, _info(k, len(t.vars), 0), t.size))
-            for v in t.vars:
-                words.extend((ref(v.type), v.offset, v.size))
+            for sec in t.vars:
+                words.extend((ref(sec.type), sec.offset, sec.size))
         elif isinstance(t, m.Float):
             words.extend((name_off, _info(k, 0, 0), t.size))
         elif isinstance(t, m.DeclTag):

@@ -31,6 +31,8 @@ from typing import Any
 __all__ = ["IndexEntry", "cache_dir", "content_key", "load_entry", "store_entry", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+#: Entries kept per cache directory (one per kernel/BTF seen); the oldest go first.
+MAX_ENTRIES = 8
 _MAGIC = b"PYBPFBTI"
 # magic, version, byte order (0 little / 1 big), data length, crc32, adler32, n types,
 # n named, names blob length, payload crc32
@@ -171,6 +173,7 @@ def store_entry(data: Any, key: str, entry: IndexEntry, directory: str | None = 
             f.write(header)
             f.write(payload)
         os.replace(tmp, path)
+        _prune(os.path.dirname(path), keep=path)
         return True
     except OSError:
         try:
@@ -178,3 +181,29 @@ def store_entry(data: Any, key: str, entry: IndexEntry, directory: str | None = 
         except OSError:
             pass
         return False
+
+
+def _prune(directory: str, keep: str) -> None:
+    """Drop the least recently written entries beyond :data:`MAX_ENTRIES` (and stale temps)."""
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith("btf-")]
+        entries = []
+        for n in names:
+            full = os.path.join(directory, n)
+            st = os.lstat(full)
+            if n.endswith(".tmp") and st.st_mtime < _now() - 3600:
+                os.unlink(full)  # left behind by a killed writer
+            elif n.endswith(".idx"):
+                entries.append((st.st_mtime, full))
+        entries.sort(reverse=True)
+        for _, full in entries[MAX_ENTRIES:]:
+            if full != keep:
+                os.unlink(full)
+    except OSError:
+        pass
+
+
+def _now() -> float:
+    import time
+
+    return time.time()

@@ -54,7 +54,10 @@ def ctype_for(btf: BTF, type_id: int) -> Any:
         cache = {}
         btf._ctypes_cache = cache  # type: ignore[attr-defined]
     builder = CTypeBuilder(btf, cache)
-    return builder.build(type_id)
+    try:
+        return builder.build(type_id)
+    except (OverflowError, ValueError, TypeError, MemoryError) as exc:  # ctypes refusing a layout
+        raise BTFError(f"BTF type id {type_id} has no ctypes layout: {exc}") from None
 
 
 def _bitfield_property(storage: str, start_bit: int, nbits: int, nbytes: int, signed: bool) -> property:
@@ -117,7 +120,7 @@ class CTypeBuilder:
         if k in m.MODIFIER_KINDS or k in (Kind.TYPEDEF, Kind.VAR, Kind.DECL_TAG):
             return self.build(t.type)  # type: ignore[attr-defined]
         if isinstance(t, m.Int):
-            if t.size == 1 and (t.is_char or t.name in ("char", "signed char", "unsigned char")) and not t.is_bool:
+            if t.size == 1 and (t.is_char or t.name == "char") and not t.is_bool:
                 return ctypes.c_char
             if t.is_bool and t.size == 1:
                 return ctypes.c_bool

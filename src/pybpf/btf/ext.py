@@ -192,6 +192,16 @@ class BTFExt:
             )
         return self
 
+    @classmethod
+    def from_elf(cls, source: Any, btf: BTF | None = None) -> BTFExt | None:
+        """The ``.BTF.ext`` of an ELF object (a path or its bytes), or None if it has none.
+
+        Strings resolve against ``btf``, by default the object's own ``.BTF``.
+        """
+        from pybpf.btf.elf import btf_ext_from_elf
+
+        return btf_ext_from_elf(source, btf)
+
     def _block(self, data: bytes, what: str, off: int, length: int, min_size: int,
                out: dict[str, list[Any]], make: Any, string: Any) -> int:
         if length == 0:

@@ -46,7 +46,10 @@ _loaded: dict[str, BTF] = {}
 
 
 def _read(path: str) -> Any:
-    """The file's bytes: a private read-only mmap when the file allows it, else ``bytes``."""
+    """The file's bytes: for sysfs BTF a private read-only mmap when the kernel allows it (Linux
+    6.16+; the mapping shares the kernel's pages instead of copying megabytes into the
+    process), else ``bytes``. Regular files are read, not mapped: one truncated by someone
+    else while mapped would kill the process with SIGBUS."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -55,10 +58,8 @@ def _read(path: str) -> Any:
         raise BTFError(f"cannot open BTF file {path}: {exc.strerror}", errno=exc.errno) from None
     try:
         size = os.fstat(fd).st_size
-        if size > 0:
+        if size > 0 and os.path.realpath(path).startswith(SYSFS_BTF_DIR + "/"):
             try:
-                # sysfs BTF (Linux 6.16+) and regular files map; the mapping shares the kernel's
-                # (or page cache's) pages instead of copying megabytes into the process.
                 return mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
             except (OSError, ValueError):
                 pass
@@ -77,9 +78,9 @@ def _read(path: str) -> Any:
 
 def _btf_bytes_of(path: str, data: Any) -> Any:
     """Raw BTF inside ``data``: the bytes themselves, or the ``.BTF`` section of an ELF file."""
-    if len(data) >= 4 and data[:4] == b"\x7fELF":
-        from pybpf.btf.elf import btf_section
+    from pybpf.btf.elf import btf_section, is_elf
 
+    if is_elf(data):
         return btf_section(data, path)
     return data
 

@@ -93,6 +93,7 @@ def sanitize(raw: bytes, features: BTFFeatures) -> bytes:
 
     def rename(name_off: int, chars: bytes, first_only: bool = False) -> None:
         """Replace ``chars`` by '_' in the name at ``name_off`` (in place, as libbpf does)."""
+        btf.string(name_off)  # BTFError unless it is a valid string of this BTF
         p = str_start + name_off
         while buf[p]:
             if buf[p] in chars:
@@ -124,7 +125,7 @@ def sanitize(raw: bytes, features: BTFFeatures) -> bytes:
                 var_name = words[btf.word_offsets[var_type - 1]] if 0 < var_type < n else 0
                 put(v, var_name)  # member name            <- the variable's name
         elif (not f.qmark_datasec and kind == Kind.DATASEC and name_off
-              and buf[str_start + name_off] == ord("?")):
+              and btf.string(name_off).startswith("?")):
             rename(name_off, b"?", first_only=True)
         elif not f.func and kind == Kind.FUNC_PROTO:
             put(w + 1, info(Kind.ENUM, vlen))

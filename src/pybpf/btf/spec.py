@@ -26,7 +26,7 @@ from array import array
 from bisect import bisect_left
 from itertools import accumulate, count
 from operator import add
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import TYPE_CHECKING, Any, Iterator
 
 from pybpf.errors import BTFError
 from pybpf.btf import model as m
@@ -46,8 +46,9 @@ MAX_VLEN = 0xFFFF
 MAX_NESTING = 150
 NATIVE_ENDIAN = "<" if sys.byteorder == "little" else ">"
 
-#: What :meth:`BTF.parse` accepts: ``bytes``, ``bytearray``, ``memoryview`` or an ``mmap``.
-Buffer = Union[bytes, bytearray, memoryview, Any]
+#: What :meth:`BTF.parse` accepts: ``bytes``, ``bytearray``, ``memoryview`` or an ``mmap``
+#: (bytearray/memoryview are copied to bytes; an mmap is kept).
+Buffer = Any
 
 # kind -> (words after the 3-word common header, words per vlen entry)
 _RECORD_WORDS: dict[int, tuple[int, int]] = {
@@ -90,6 +91,14 @@ def record_size(kind: int, vlen: int) -> int:
 
 class _Header:
     __slots__ = ("endian", "version", "flags", "hdr_len", "type_off", "type_len", "str_off", "str_len")
+    endian: str
+    version: int
+    flags: int
+    hdr_len: int
+    type_off: int
+    type_len: int
+    str_off: int
+    str_len: int
 
 
 def _parse_header(data: Buffer) -> _Header:
@@ -185,6 +194,13 @@ class BTF:
         length.
         """
         return cls._parse(data, base, None)
+
+    @classmethod
+    def from_elf(cls, source: Any, base: BTF | None = None) -> BTF:
+        """The ``.BTF`` section of an ELF object or ``vmlinux`` (a path, or the file's bytes)."""
+        from pybpf.btf.elf import btf_from_elf
+
+        return btf_from_elf(source, base)
 
     @classmethod
     def _parse(cls, data: Buffer, base: BTF | None, word_offsets: Any) -> BTF:

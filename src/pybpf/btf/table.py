@@ -51,6 +51,13 @@ class TypeTable:
         list or NUL-joined UTF-8 bytes) of its local types when already known (the on-disk
         cache), else they are read from the BTF."""
         self.btf = btf
+        self.words: Any
+        self.woff: array
+        self.kinds: bytes
+        self.kflags: bytes
+        self.names: list[str]
+        self.size_type: list[int]
+        self.vlens: list[int]
         if btf.base is not None:
             base = btf.base.table
             words: Any = array("I", base.words)
@@ -99,14 +106,16 @@ class TypeTable:
             strings = btf.load_strings()
             name_offs = [words[w] for w in local]
             get = strings.get
-            local_names = [get(o) for o in name_offs]
-            if None in local_names:
+            found = [get(o) for o in name_offs]
+            if None in found:
                 string = btf.string
-                local_names = [n if n is not None else string(o) for n, o in zip(local_names, name_offs)]
+                found = [n if n is not None else string(o) for n, o in zip(found, name_offs)]
+            local_names = found  # type: ignore[assignment]
         kinds += bytes([(i >> 24) & 0x1F for i in infos])
         kflags += bytes([i >> 31 for i in infos])
         vlens += [i & 0xFFFF for i in infos]
         size_type += local_st
+        assert local_names is not None
         names += local_names
         self.kinds = bytes(kinds)
         self.kflags = bytes(kflags)

@@ -11,8 +11,9 @@ read in the host's byte order as the kernel stores them:
   number unless it is in a printable NUL-terminated char array, ``_Bool`` reads four bytes,
   anonymous members get the key ``""``, kinds it cannot print stop the output with
   ``(unsupported-kind`` (and ``ok`` is False).
-* :func:`decode` — plain Python values: ``int``, ``bool``, ``float``, ``bytes`` for char arrays
-  (up to the first NUL), ``list`` for arrays, ``dict`` for structs/unions/DATASECs (anonymous
+* :func:`decode` — plain Python values: ``int``, ``bool``, ``float``, ``bytes`` for ``char``
+  arrays (up to the first NUL, like a C string) and ``unsigned char`` arrays (all of them),
+  ``list`` for other arrays, ``dict`` for structs/unions/DATASECs (anonymous
   members' fields merged into the parent, as C lets you name them), ``int`` for pointers and
   enums.
 * :func:`encode` — the inverse, for map updates and ``.rodata`` edits.
@@ -50,7 +51,7 @@ def _le_int(data: bytes, start: int, n: int) -> int:
 
 
 def _signed(v: int, bits: int) -> int:
-    return v - (1 << bits) if v >> (bits - 1) & 1 else v
+    return v - (1 << bits) if bits > 0 and v >> (bits - 1) & 1 else v
 
 
 def _hex128(v: int, plain: bool) -> Raw:
@@ -165,9 +166,10 @@ class _Formatter:
     def array(self, t: m.Array, data: bytes, at: int) -> Any:
         btf = self.btf
         if self._is_str_array(t, data, at):
-            end = data.index(b"\0", at)
-            return data[at:end].decode("ascii")
+            end = data.find(b"\0", at)  # bytes past the end of data read as NUL
+            return data[at:end if end >= 0 else len(data)].decode("ascii")
         elem_size = btf.resolve_size(t.type)
+        _check_zero_size_elems(t, elem_size)
         out: list[Any] = []
         for i in range(t.nelems):
             val = self.do_type(t.type, 0, data, at + i * elem_size)
@@ -236,8 +238,18 @@ def format_value(btf: BTF, type_id: int, data: bytes, *, plain: bool = False) ->
     what it printed until then. Objects are :class:`~pybpf.btf.jsonw.Object` (ordered pairs;
     ``.to_dict()``); serialise with :func:`pybpf.btf.jsonw.dumps`.
     """
+    data = bytes(data)
+    try:
+        need = btf.resolve_size(type_id)
+    except BTFError:
+        need = 0
+    if need > len(data):
+        # bpftool reads past a short buffer; we read zeros, within reason
+        if need - len(data) > MAX_PAD:
+            raise BTFError(f"{len(data)} bytes are far too few for BTF type id {type_id} ({need} bytes)")
+        data = data.ljust(need, b"\0")
     f = _Formatter(btf, plain)
-    val = f.do_type(type_id, 0, bytes(data), 0)
+    val = f.do_type(type_id, 0, data, 0)
     return val, not f.failed
 
 
@@ -280,14 +292,43 @@ def format_map_entry(btf: BTF, key_type_id: int, value_type_id: int, key: bytes,
 _FLOAT_FMT = {2: "e", 4: "f", 8: "d"}
 
 
-def _char_array_elem(btf: BTF, t: m.Array) -> bool:
+def _char_array_elem(btf: BTF, t: m.Array) -> str | None:
+    """"text" for arrays of ``char`` (C strings), "bytes" for ``unsigned char``, else None."""
     elem = btf[btf.skip_mods_and_typedefs(t.type)]
-    return isinstance(elem, m.Int) and elem.size == 1 and (elem.is_char or elem.name in ("char", "signed char", "unsigned char"))
+    if not isinstance(elem, m.Int) or elem.size != 1 or elem.is_bool:
+        return None
+    if elem.is_char or elem.name == "char":
+        return "text"
+    if not elem.signed:
+        return "bytes"
+    return None
 
 
 def decode(btf: BTF, type_id: int, data: bytes, offset: int = 0) -> Any:
-    """``data`` (host byte order) at ``offset`` as a Python value of BTF type ``type_id``."""
-    return _Decoder(btf).value(type_id, bytes(data), offset, 0)
+    """``data`` (host byte order) at ``offset`` as a Python value of BTF type ``type_id``.
+
+    BTFError if ``data`` holds fewer bytes than the type needs.
+    """
+    data = bytes(data)
+    try:
+        need = btf.resolve_size(type_id)
+    except BTFError:
+        need = 0  # kinds without a size are reported by the decoder itself
+    if offset < 0 or offset + need > len(data):
+        raise BTFError(f"BTF type id {type_id} needs {need} bytes at offset {offset}, "
+                       f"only {max(0, len(data) - offset)} given")
+    return _Decoder(btf).value(type_id, data, offset, 0)
+
+
+#: Most zero bytes format_value pads a short buffer with (bpftool would read past it).
+MAX_PAD = 1 << 20
+#: Largest type encode() builds a buffer for.
+MAX_ENCODE = 1 << 28
+
+
+def _check_zero_size_elems(t: m.Array, elem_size: int) -> None:
+    if elem_size == 0 and t.nelems > 0xFFFF:
+        raise BTFError(f"BTF type id {t.id}: array of {t.nelems} zero-sized elements")
 
 
 class _Decoder:
@@ -325,11 +366,13 @@ class _Decoder:
             return struct.unpack_from(_HOST + fmt, data.ljust(at + t.size, b"\0"), at)[0]
         if k == Kind.ARRAY:
             assert isinstance(t, m.Array)
-            if _char_array_elem(btf, t):
-                raw = data[at:at + t.nelems]
-                nul = raw.find(b"\0")
-                return raw if nul < 0 else raw[:nul]
+            flavour = _char_array_elem(btf, t)
+            if flavour is not None:
+                chars = data[at:at + t.nelems]
+                nul = chars.find(b"\0") if flavour == "text" else -1
+                return chars if nul < 0 else chars[:nul]
             size = btf.resolve_size(t.type)
+            _check_zero_size_elems(t, size)
             return [self.value(t.type, data, at + i * size, depth + 1) for i in range(t.nelems)]
         if k in (Kind.STRUCT, Kind.UNION):
             assert isinstance(t, m.Composite)
@@ -368,6 +411,8 @@ def encode(btf: BTF, type_id: int, value: Any, size: int | None = None) -> bytes
     the type's size are accepted as is for any type.
     """
     n = btf.resolve_size(type_id) if size is None else size
+    if n > MAX_ENCODE:
+        raise BTFError(f"BTF type id {type_id} is {n} bytes: too large to encode")
     buf = bytearray(n)
     _Encoder(btf).put(type_id, value, buf, 0, 0)
     return bytes(buf)
@@ -451,10 +496,10 @@ class _Encoder:
             if not isinstance(value, dict):
                 raise BTFError(f"DATASEC '{t.name}' needs a dict, not {type(value).__name__}")
             rest = dict(value)
-            for v in t.vars:
-                name = btf.name_of(v.type)
+            for sec in t.vars:
+                name = btf.name_of(sec.type)
                 if name in rest:
-                    self.put(v.type, rest.pop(name), buf, at + v.offset, depth + 1)
+                    self.put(sec.type, rest.pop(name), buf, at + sec.offset, depth + 1)
             if rest:
                 raise BTFError(f"DATASEC '{t.name}' has no variable(s) {', '.join(map(repr, rest))}")
         else:
@@ -506,6 +551,10 @@ def _as_int(value: Any, t: m.Type) -> int:
 
 
 def _check_range(v: int, bits: int, signed: bool, t: m.Type, allow_both: bool = False) -> None:
+    if bits <= 0:
+        if v:
+            raise BTFError(f"{v} does not fit {t.kind.name} '{t.name}' (0 bits)")
+        return
     lo = -(1 << (bits - 1)) if signed else 0
     hi = (1 << bits) - 1 if (not signed or allow_both) else (1 << (bits - 1)) - 1
     if allow_both:
@@ -532,7 +581,14 @@ class ValueCodec:
         return decode(self.btf, self.type_id, raw)
 
     def encode(self, value: Any) -> bytes:
-        return encode(self.btf, self.type_id, value, self.size)
+        """Bytes for ``value``; :class:`~pybpf.errors.InvalidArgumentError` if it does not fit
+        (the map codec protocol's error)."""
+        try:
+            return encode(self.btf, self.type_id, value, self.size)
+        except BTFError as exc:
+            from pybpf.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(f"{self.btf.name_of(self.type_id) or 'value'}: {exc.message}") from None
 
     def format(self, raw: bytes, *, plain: bool = False) -> tuple[Any, bool]:
         return format_value(self.btf, self.type_id, raw, plain=plain)

@@ -58,9 +58,13 @@ def load_btf_file(path: str, base: BTF | None = None) -> BTF:
         data = _read(path)
     except BPFError as exc:
         raise CLIError(f"failed to load BTF from {path}: {_errno_text(exc)}") from None
+    from pybpf.btf.elf import is_elf
+
     try:
         if len(data) >= 2 and data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
             return BTF.parse(data, base)
+        if not is_elf(data):
+            raise CLIError(f"failed to load BTF from {path}: neither raw BTF nor an ELF file")
         raw = _btf_bytes_of(path, data)
         return BTF.parse(raw, base)
     except BTFError as exc:
@@ -169,11 +173,12 @@ def do_dump(ctx: Context, args: list[str]) -> int:
             from pybpf.btf.dump_c import dump_c as _dump_c  # written by the C-dumper work
         except ImportError:
             raise CLIError("format c is not available in this pybpf build") from None
-        if root_ids:
-            text = _dump_c(btf, root_ids)  # type: ignore[call-arg]
-        else:
-            text = _dump_c(btf)
-        ctx.out.write(text)
+        text = _dump_c(btf, root_ids or None)
+        try:
+            ctx.out.write(text)
+        except UnicodeEncodeError:  # names that are not UTF-8 come back as surrogate escapes
+            ctx.out.flush()
+            ctx.out.buffer.write(text.encode("utf-8", "surrogateescape"))  # type: ignore[attr-defined]
         return 0
     from pybpf.btf.dump_raw import dump_json, dump_raw
 
@@ -241,7 +246,7 @@ def do_show(ctx: Context, args: list[str]) -> int:
         if not is_prefix(args[0], "id"):
             raise CLIError(f"expected 'id', got: '{args[0]}'?")
         if len(args) < 2:
-            raise CLIError("expected BTF ID")
+            raise CLIError(f"what is '{args[0]}'?")
         want = _parse_id(args[1])
         if len(args) > 2:
             raise CLIError(f"too many arguments: '{args[2]}'")

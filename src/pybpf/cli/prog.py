@@ -323,3 +323,15 @@ def run(ctx: Context, args: list[str]) -> int:
     if not args:
         args = ["show"]
     return dispatch(ctx, args, COMMANDS, "prog")
+
+
+def do_tracelog(ctx: Context, args: list[str]) -> int:
+    """``prog tracelog`` (pybpf.cli.prog_tracelog)."""
+    from pybpf.cli.prog_tracelog import do_tracelog as tracelog
+
+    return tracelog(ctx, args)
+
+
+# Added here rather than in the literals above to keep this addition separate from others'.
+COMMANDS["tracelog"] = do_tracelog
+USAGE = USAGE.replace("       pybpf prog help\n", "       pybpf prog tracelog\n       pybpf prog help\n", 1)

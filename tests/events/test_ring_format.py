@@ -1,0 +1,156 @@
+"""The consumer's reading of the ring buffer format, on rings built by hand.
+
+Kernel producers never leave a record BUSY for long, and user space cannot write into a
+kernel ring's data pages, so the corner cases of the format (BUSY stopping the pass, DISCARD,
+8-byte rounding, runs interrupted at any point, records straddling the end of the ring) are
+also checked here on an anonymous mapping laid out exactly as kernel/bpf/ringbuf.c lays out a
+ring: consumer page, producer page, and the data pages twice in a row. The expected result is
+computed from the records written, independently of the consumer's code.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from pybpf.errors import NoSpaceError
+
+from pybpf.events.decode import record_type
+from pybpf.events.ringbuf import BUSY_BIT, DISCARD_BIT, Ring
+from pybpf.sys.mmaps import PAGE_SIZE
+
+
+class _FakeMap:
+    def _label(self) -> str:
+        return "fake ring"
+
+    def fileno(self) -> int:
+        return -1
+
+    closed = False
+
+
+def make_ring(records, size, start=0):
+    """A Ring over anonymous memory holding ``records``: (length, flag) with flag one of
+    "ok", "discard", "busy"; the first record at position ``start``. Returns (ring, expected
+    payloads delivered, expected consumer position after one pass)."""
+    data = bytearray(size)
+    pos = start
+    expected, stop = [], None
+    for i, (length, flag) in enumerate(records):
+        slot = (length + 8 + 7) & ~7
+        assert pos + slot - start <= size - 1
+        payload = bytes((i * 31 + j) & 0xFF for j in range(length))
+        hdr = length | {"ok": 0, "discard": DISCARD_BIT, "busy": BUSY_BIT}[flag]
+        raw = struct.pack("=II", hdr, 0) + payload
+        for j, b in enumerate(raw):
+            data[(pos + j) % size] = b
+        if stop is None:
+            if flag == "busy":
+                stop = pos
+            elif flag == "ok":
+                expected.append(payload)
+        pos += slot
+    ring = object.__new__(Ring)
+    ring.map = _FakeMap()
+    ring.index = 0
+    ring.callback = None
+    ring.type = record_type(None)
+    ring.records = ring.discarded = 0
+    ring._owned = False
+    ring.size = size
+    ring._mask = size - 1
+    ring.what = "fake ring"
+    ring._cons = mmap.mmap(-1, PAGE_SIZE)
+    ring._prod = mmap.mmap(-1, PAGE_SIZE + 2 * size)
+    ring._prod[PAGE_SIZE:] = bytes(data) * 2
+    struct.pack_into("=Q", ring._cons, 0, start)
+    struct.pack_into("=Q", ring._prod, 0, pos)
+    ring._cons_q = memoryview(ring._cons).cast("Q")
+    ring._prod_b = memoryview(ring._prod)
+    ring._prod_q = ring._prod_b.cast("Q")
+    ring._hdr = ring._prod_b.cast("I")
+    return ring, expected, (stop if stop is not None else pos)
+
+
+records_strategy = st.lists(
+    st.tuples(st.sampled_from([0, 1, 7, 8, 12, 16, 24, 33, 40, 40, 40, 40, 40, 100]),
+              st.sampled_from(["ok"] * 8 + ["discard", "busy"])),
+    max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(records_strategy, st.integers(0, 4095))
+def test_callback_pass_matches_the_format(records, start_slot):
+    size = 8192
+    ring, expected, end = make_ring(records, size, start=start_slot * 8 * 1000)
+    got = []
+    ring.callback = got.append
+    try:
+        n, stop = ring._consume()
+        assert (n, stop) == (len(expected), None)
+        assert got == expected
+        assert ring._cons_q[0] == end
+    finally:
+        ring.close()
+
+
+def expected_batch(records, cap, max_records, headers):
+    """What a batch read must return: (payload indices, raises NoSpaceError), from the format
+    rules: packed records take their length rounded up to 8 in ``out``; with headers every
+    slot (discarded ones too) takes its whole size."""
+    got, used = [], 0
+    for i, (length, flag) in enumerate(records):
+        if flag == "busy" or len(got) == max_records:
+            break
+        slot = (length + 8 + 7) & ~7
+        need = slot if headers else ((length + 7) & ~7 if flag == "ok" else 0)
+        if used + need > cap:
+            if not got and flag == "ok" and (headers and used == 0 or not headers):
+                return got, True
+            break
+        used += need
+        if flag == "ok":
+            got.append(i)
+    return got, False
+
+
+@settings(max_examples=300, deadline=None)
+@given(records_strategy, st.integers(0, 4095), st.integers(1, 70), st.booleans(),
+       st.integers(0, 2000))
+def test_batch_pass_matches_the_format(records, start_slot, max_records, headers, cap):
+    size = 8192
+    ring, expected, end = make_ring(records, size, start=start_slot * 8 * 1000)
+    ok_index = [i for i, (_, flag) in enumerate(records) if flag == "ok"]
+    payload = dict(zip(ok_index, expected + [None] * len(ok_index)))
+    want, raises = expected_batch(records, cap, max_records, headers)
+    try:
+        if raises:
+            with pytest.raises(NoSpaceError):
+                ring.read_batch(bytearray(cap), max_records=max_records, headers=headers)
+            return
+        batch = ring.read_batch(bytearray(cap), max_records=max_records, headers=headers)
+        assert [bytes(r) for r in batch] == [payload[i] for i in want]
+        assert list(batch.lengths) == [records[i][0] for i in want]
+        assert batch.nbytes <= cap
+        if max_records > len(expected) and cap >= size:   # else trailing discards may remain
+            assert ring._cons_q[0] == end
+    finally:
+        ring.close()
+
+
+def test_uniform_run_interrupted_by_busy_and_discard():
+    recs = [(40, "ok")] * 37 + [(40, "discard")] + [(40, "ok")] * 20 + [(40, "busy")] + [(40, "ok")] * 5
+    ring, expected, end = make_ring(recs, 8192, start=8192 - 40 * 3)
+    got = []
+    ring.callback = got.append
+    try:
+        assert ring.consume() == 57
+        assert got == expected
+        assert ring._cons_q[0] == end
+        assert ring.discarded == 1
+    finally:
+        ring.close()
