@@ -419,7 +419,7 @@ def test_session_closes_every_descriptor_in_process(tools_present, sig):
     t = threading.Thread(target=trigger)
     t.start()
     try:
-        rc = session.run(lambda spec: execsnoop._configure(session, spec, cfg), header=execsnoop.header(cfg),
+        rc = session.run(lambda spec: execsnoop.configure(spec, cfg), header=execsnoop.header(cfg),
                          make_handler=lambda start: execsnoop.Formatter(cfg, start))
     finally:
         t.join(120)

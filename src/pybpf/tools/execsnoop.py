@@ -20,12 +20,12 @@ import os
 import struct
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from pybpf.tools.argp import Argp, ArgpExit, ArgpState, Option, strtol
 
 __all__ = ["NAME", "SUMMARY", "Config", "ARGP", "parse_args", "header", "Formatter", "main",
-           "EVENT", "ARGSIZE", "TOTAL_MAX_ARGS", "DEFAULT_MAXARGS"]
+           "EVENT", "ARGSIZE", "TOTAL_MAX_ARGS", "DEFAULT_MAXARGS", "configure", "prepare_maps"]
 
 NAME = "execsnoop"
 SUMMARY = "Trace exec syscalls"
@@ -233,19 +233,21 @@ def main(argv: Sequence[str]) -> int:
     except ArgpExit as exc:
         return Session.argp_exit(exc)
     session = Session(NAME, verbose=cfg.verbose)
-    return session.run(lambda spec: _configure(session, spec, cfg), header=header(cfg),
-                       make_handler=lambda start: Formatter(cfg, start), prepare=lambda obj: _prepare(session, obj, cfg))
+    return session.run(lambda spec: configure(spec, cfg), header=header(cfg),
+                       make_handler=lambda start: Formatter(cfg, start), prepare=lambda obj: prepare_maps(obj, cfg))
 
 
-def _configure(session: "object", spec: "object", cfg: Config) -> None:
-    variables = spec.variables  # type: ignore[attr-defined]
+def configure(spec: Any, cfg: Config) -> None:
+    """Set the .rodata filters (and autoload flags) before load."""
+    variables = spec.variables
     variables["ignore_failed"].value = not cfg.fails
     variables["targ_uid"].value = cfg.uid
     variables["max_args"].value = cfg.max_args
     variables["filter_cg"].value = cfg.cgroup is not None
 
 
-def _prepare(session: "object", obj: "object", cfg: Config) -> None:
+def prepare_maps(obj: Any, cfg: Config) -> None:
+    """Put the cgroup to trace (-c) into cgroup_map after load."""
     if cfg.cgroup is None:
         return
     from pybpf.tools.session import ToolError
@@ -255,6 +257,6 @@ def _prepare(session: "object", obj: "object", cfg: Config) -> None:
     except OSError as exc:
         raise ToolError(f"failed opening cgroup path {cfg.cgroup}: {exc.strerror}") from None
     try:
-        obj.maps["cgroup_map"].update(struct.pack("I", 0), struct.pack("I", fd))  # type: ignore[attr-defined]
+        obj.maps["cgroup_map"].update(struct.pack("I", 0), struct.pack("I", fd))
     finally:
         os.close(fd)

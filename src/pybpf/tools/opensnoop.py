@@ -17,12 +17,12 @@ import os
 import struct
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from pybpf.tools.argp import Argp, ArgpExit, ArgpState, Option, strtol
 
 __all__ = ["NAME", "SUMMARY", "Config", "ARGP", "parse_args", "header", "Formatter", "main", "EVENT",
-           "SYSCALLS"]
+           "SYSCALLS", "configure", "tracepoint_exists"]
 
 NAME = "opensnoop"
 SUMMARY = "Trace open family syscalls"
@@ -204,18 +204,19 @@ def main(argv: Sequence[str]) -> int:
     except ArgpExit as exc:
         return Session.argp_exit(exc)
     session = Session(NAME, verbose=cfg.verbose)
-    return session.run(lambda spec: _configure(session, spec, cfg), header=header(cfg),
+    return session.run(lambda spec: configure(spec, cfg), header=header(cfg),
                        make_handler=lambda start: Formatter(cfg, start),
                        duration=cfg.duration or None)
 
 
-def _configure(session: "object", spec: "object", cfg: Config) -> None:
-    variables = spec.variables  # type: ignore[attr-defined]
+def configure(spec: Any, cfg: Config) -> None:
+    """Set the .rodata filters (and autoload flags) before load."""
+    variables = spec.variables
     variables["targ_tgid"].value = cfg.pid
     variables["targ_pid"].value = cfg.tid
     variables["targ_uid"].value = cfg.uid
     variables["targ_failed"].value = cfg.failed
-    programs = spec.programs  # type: ignore[attr-defined]
+    programs = spec.programs
     for syscall in SYSCALLS:
         if syscall != "openat" and not tracepoint_exists("syscalls", f"sys_enter_{syscall}"):
             for side in ("enter", "exit"):

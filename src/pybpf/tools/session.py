@@ -185,8 +185,8 @@ def _no_handler(data: bytes) -> None:
 
 def _why(exc: BPFError) -> str:
     text = _one_line(exc)
-    if getattr(exc, "errno", None) in (_errno.EPERM, _errno.EACCES) and os.geteuid() != 0:
-        text += " (run as root)"
+    if getattr(exc, "errno", None) in (_errno.EPERM, _errno.EACCES):
+        text += " (run as root, or with CAP_BPF and CAP_PERFMON)"
     return text
 
 
