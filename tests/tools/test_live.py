@@ -426,3 +426,16 @@ def test_session_closes_every_descriptor_in_process(tools_present, sig):
     assert rc == 0, err.getvalue()
     assert seen.is_set()
     assert out.getvalue().startswith(execsnoop.header(cfg))
+
+
+def test_verbose_reports_load_and_attach_on_stderr(tools_present):
+    ours = pybpf_tool("execsnoop", "-v")
+    try:
+        assert ours.header() == b"%-16s %-6s %-6s %3s %s\n" % (b"PCOMM", b"PID", b"PPID", b"RET", b"ARGS")
+    finally:
+        rc, err = ours.stop()
+    assert rc == 0
+    lines = err.decode().splitlines()
+    assert lines[0].startswith("execsnoop: loading ") and lines[0].endswith("execsnoop.bpf.o")
+    assert lines[1] == ("execsnoop: attached tracepoint__syscalls__sys_enter_execve, "
+                        "tracepoint__syscalls__sys_exit_execve")
