@@ -107,6 +107,9 @@ class Session:
             return self._run(configure, header, make_handler, prepare, duration, page_count)
         except ToolError as exc:
             return self.fail(str(exc))
+        except BPFError as exc:
+            # anything the stages above did not name (a map update in prepare, ...)
+            return self.fail(_why(exc))
         except BrokenPipeError:
             # the reader went away (SIG_DFL normally ends us first); nothing more to say
             return 0
