@@ -90,8 +90,17 @@ def _parse_options(argv: list[str], ctx: Context) -> list[str]:
             break
         else:
             rest.append(a)
+            if len(rest) == 2 and _object_of(rest[0]) == "tool" and rest[1] not in ("list", "help"):
+                # everything after a tool's name is the tool's own command line (-p, -h, ...)
+                rest.extend(argv[i + 1:])
+                break
         i += 1
     return rest
+
+
+def _object_of(word: str) -> str | None:
+    """The OBJECT keyword ``word`` selects (first prefix match in table order)."""
+    return next((name for name in OBJECTS if is_prefix(word, name)), None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,180 @@
+"""Tools: ``pybpf tool execsnoop|opensnoop`` against Debian's libbpf-tools binaries.
+
+* start → attached: wall time from spawning the process to reading its header line on a pipe
+  (both print the header once their programs are attached; the C tool runs under
+  ``stdbuf -oL``, or it would keep the header in its stdio buffer). pybpf is timed with a warm
+  kernel-BTF index cache and with an empty one (a fresh ``XDG_CACHE_HOME`` per run); the C tool
+  has no cache, so its figure is the same kind of run both times.
+* RSS of a running tool: VmHWM (peak resident set) of the process after attaching and
+  printing events for a burst of activity (execs for execsnoop, opens for opensnoop).
+
+Needs root and a BPF-capable kernel; without them (or without libbpf-tools) there is nothing
+to compare and the subjects are left out.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from harness import Metric, pybpf_argv
+
+SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src")
+WARM_DIR = os.path.join(tempfile.gettempdir(), f"pybpf-bench-tools-cache-{os.getuid()}")
+TOOLS = ("execsnoop", "opensnoop")
+
+
+def _env(cache: str) -> dict[str, str]:
+    env = dict(os.environ)
+    # this checkout's code; bytecode caching on (an installed package has its .pyc files)
+    env.update(PYTHONPATH=SRC, PYTHONDONTWRITEBYTECODE="", XDG_CACHE_HOME=cache)
+    return env
+
+
+class _Run:
+    """A tool process started now; ``header()`` waits for its first line."""
+
+    def __init__(self, argv: list[str], env: dict[str, str] | None) -> None:
+        self.start = time.perf_counter()
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self._buf = b""
+
+    def header(self, timeout: float = 60.0) -> float:
+        """Seconds from spawn to the end of the first line."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = self.start + timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.perf_counter()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self.fail("no header line")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                self.fail("exited before printing its header")
+            self._buf += chunk
+        return time.perf_counter() - self.start
+
+    def pump(self, seconds: float) -> None:
+        """Keep reading output for ``seconds`` (so the tool never blocks on a full pipe)."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.perf_counter() + seconds
+        while (left := deadline - time.perf_counter()) > 0:
+            if select.select([fd], [], [], left)[0] and not os.read(fd, 65536):
+                break
+
+    def hwm_kib(self) -> int:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise RuntimeError("no VmHWM")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def fail(self, what: str) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        raise RuntimeError(f"{' '.join(self.proc.args)}: {what}: {err.strip()}")
+
+
+def _pybpf(tool: str, cache: str) -> _Run:
+    return _Run(pybpf_argv("tool", tool), _env(cache))
+
+
+def _c(tool: str) -> _Run:
+    return _Run(["stdbuf", "-oL", f"/usr/sbin/{tool}"], None)
+
+
+def _attach_time(start) -> float:
+    run = start()
+    try:
+        return run.header()
+    finally:
+        run.stop()
+
+
+def _warm(tool: str):
+    return lambda: _attach_time(lambda: _pybpf(tool, WARM_DIR))
+
+
+def _cold(tool: str):
+    def measure() -> float:
+        cache = tempfile.mkdtemp(prefix="pybpf-bench-tools-cold-")
+        try:
+            return _attach_time(lambda: _pybpf(tool, cache))
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+    return measure
+
+
+def _c_attach(tool: str):
+    return lambda: _attach_time(lambda: _c(tool))
+
+
+def _activity(tool: str, n: int) -> None:
+    if tool == "execsnoop":
+        for i in range(n):
+            subprocess.run(["/bin/true", f"pybpf-bench-{i}"])
+    else:
+        for i in range(n):
+            try:
+                os.close(os.open(f"/nonexistent/pybpf-bench-{i}", os.O_RDONLY))
+            except OSError:
+                pass
+
+
+def _rss(start, tool: str, n: int):
+    def measure() -> float:
+        run = start()
+        try:
+            run.header()
+            _activity(tool, n)
+            run.pump(0.5)
+            return run.hwm_kib() / 1024.0
+        finally:
+            run.stop()
+    return measure
+
+
+def subjects(smoke: bool):
+    if os.geteuid() != 0 or not os.path.exists("/sys/kernel/btf/vmlinux") or shutil.which("stdbuf") is None:
+        return []
+    tools = [t for t in TOOLS if os.path.exists(f"/usr/sbin/{t}")]
+    if not tools:
+        return []
+    # warm the index cache (and the .pyc files) once
+    for tool in tools:
+        _attach_time(lambda: _pybpf(tool, WARM_DIR))
+    n = 5 if smoke else 200
+    items = []
+    for tool in tools:
+        label = f"libbpf-tools {tool}"
+        items += [
+            Metric(f"tool {tool}: start → attached, warm BTF cache", "s", _warm(tool), _c_attach(tool),
+                   higher_is_better=False, b_label=label,
+                   what="spawn to header line on a pipe (C under stdbuf -oL); budget: ratio <= 2"),
+            Metric(f"tool {tool}: start → attached, cold BTF cache", "s", _cold(tool), _c_attach(tool),
+                   higher_is_better=False, b_label=label,
+                   what="the same with an empty kernel-BTF index cache; budget: <= 0.5 s"),
+            Metric(f"tool {tool}: RSS while running", "MiB", _rss(lambda t=tool: _pybpf(t, WARM_DIR), tool, n),
+                   _rss(lambda t=tool: _c(t), tool, n), higher_is_better=False, b_label=label,
+                   what=f"VmHWM after attaching and {n} traced events; budget: <= 40 MB"),
+        ]
+    return items
