@@ -74,9 +74,13 @@ def test_show_json_and_text_match_bpftool(tools, maps, run_pybpf, name):
 def test_show_all_lists_the_same_maps(tools, maps, run_pybpf):
     ours = json.loads(run_pybpf("map", "list", "-j").stdout)
     theirs = bpftool_json("map", "show")
+    # Other processes may create or free maps between the two listings: compare the maps both
+    # saw, in order, and require this test's maps among them.
+    common = {m["id"] for m in ours} & {m["id"] for m in theirs}
+    assert {maps[name].id for name in SHOW_NAMES} <= common
     # bpftool 7.1 leaks btf_id from one map to the next while listing: compare the rest.
-    strip = [{k: v for k, v in m.items() if k != "btf_id"} for m in theirs]
-    assert [{k: v for k, v in m.items() if k != "btf_id"} for m in ours] == strip
+    strip = [{k: v for k, v in m.items() if k != "btf_id"} for m in theirs if m["id"] in common]
+    assert [{k: v for k, v in m.items() if k != "btf_id"} for m in ours if m["id"] in common] == strip
     mine = {m["id"]: m for m in ours}
     for name in SHOW_NAMES:
         assert mine[maps[name].id] == bpftool_json("map", "show", "id", str(maps[name].id))
