@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from pybpf.btf.jsonw import Object, Raw, dumps
+from pybpf.jsonw import Object, Raw, dumps
 from pybpf.btf.values import format_map_entry
 
 from .helpers import bpffs_loaded, bpftool, bpftool_types, btf_from_bpftool, run

@@ -334,7 +334,7 @@ def _owners() -> tuple[_LibbpfHashmap, _LibbpfHashmap]:
 
 def show_btf(ctx: Context, want: int | None = None) -> int:
     """``pybpf btf show [id N]``: bpftool's listing (text or JSON)."""
-    from pybpf.btf.jsonw import dumps
+    from pybpf.jsonw import dumps
     from pybpf.cli.common import CLIError
     from pybpf.sys.commands import iter_ids
 

@@ -6,7 +6,7 @@ read in the host's byte order as the kernel stores them:
 * :func:`format_value` / :func:`format_map_entry` — exactly what ``bpftool map dump`` prints
   (its ``btf_dumper``): the ``"formatted"`` object of ``-j`` output, or the plain-text listing
   (``plain=True``). The result is a tree of Python values (``dict``/``list``/``str``/``int``/
-  ``bool`` and :class:`~pybpf.btf.jsonw.Raw` tokens) for :func:`pybpf.btf.jsonw.dumps`. bpftool's
+  ``bool`` and :class:`~pybpf.jsonw.Raw` tokens) for :func:`pybpf.jsonw.dumps`. bpftool's
   quirks are kept: bitfields and 128-bit integers print as hex strings, ``char`` prints as a
   number unless it is in a printable NUL-terminated char array, ``_Bool`` reads four bytes,
   anonymous members get the key ``""``, kinds it cannot print stop the output with
@@ -31,7 +31,7 @@ from pybpf.errors import BTFError
 from pybpf.btf.spec import MAX_NESTING
 from pybpf.btf import model as m
 from pybpf.btf.model import IntEncoding, Kind
-from pybpf.btf.jsonw import Object, Raw
+from pybpf.jsonw import Object, Raw
 
 if TYPE_CHECKING:
     from pybpf.btf.spec import BTF
@@ -235,8 +235,8 @@ def format_value(btf: BTF, type_id: int, data: bytes, *, plain: bool = False) ->
     ``plain=True`` is the text mode of ``bpftool map dump`` (pointers as ``%p``, unprintable
     chars and bitfields as bare hex); otherwise the ``-j`` ``"formatted"`` flavour. ``ok`` is
     False when bpftool's dumper fails part way (a kind it cannot print): the tree then holds
-    what it printed until then. Objects are :class:`~pybpf.btf.jsonw.Object` (ordered pairs;
-    ``.to_dict()``); serialise with :func:`pybpf.btf.jsonw.dumps`.
+    what it printed until then. Objects are :class:`~pybpf.jsonw.Object` (ordered pairs;
+    ``.to_dict()``); serialise with :func:`pybpf.jsonw.dumps`.
     """
     data = bytes(data)
     try:
