@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["Raw", "Object", "dumps"]
+__all__ = ["Raw", "Object", "Writer", "dumps"]
 
 
 class Raw(str):
@@ -56,10 +56,18 @@ def _quote(s: str) -> str:
     return f'"{s}"'
 
 
-class _Writer:
+class Writer:
+    """bpftool's ``json_writer`` as a stream: the same calls, the same bytes.
+
+    Commands that print as they go (``map dump``: entries, interleaved with plain-text error
+    lines the way bpftool's ``printf`` output lands between its JSON tokens) use this;
+    :func:`dumps` is the one-shot form. :meth:`text` appends raw text without touching the
+    writer's state (bpftool's stdout ``printf`` while a writer is open).
+    """
+
     __slots__ = ("out", "depth", "sep", "pretty")
 
-    def __init__(self, pretty: bool) -> None:
+    def __init__(self, pretty: bool = False) -> None:
         self.out: list[str] = []
         self.depth = 0
         self.sep = ""
@@ -87,13 +95,39 @@ class _Writer:
         self.out.append(c)
         self.sep = ","
 
+    def start_object(self) -> None:
+        """``jsonw_start_object``."""
+        self.begin("{")
+
+    def end_object(self) -> None:
+        """``jsonw_end_object``."""
+        self.end("}")
+
+    def start_array(self) -> None:
+        """``jsonw_start_array``."""
+        self.begin("[")
+
+    def end_array(self) -> None:
+        """``jsonw_end_array``."""
+        self.end("]")
+
     def name(self, key: str) -> None:
+        """``jsonw_name``: the key of the next member."""
         self.eor()
         self.eol()
         self.sep = ""
         self.out.append(_quote(key) + (": " if self.pretty else ":"))
 
+    def text(self, raw: str) -> None:
+        """Raw text on the same stream (a ``printf`` between JSON tokens); state unchanged."""
+        self.out.append(raw)
+
+    def getvalue(self) -> str:
+        """Everything written so far, plus the final newline ``jsonw_destroy`` prints."""
+        return "".join(self.out) + "\n"
+
     def value(self, v: Any) -> None:
+        """One value (a whole tree for containers)."""
         if isinstance(v, Object):
             self.begin("{")
             for k, x in v:
@@ -150,6 +184,6 @@ def dumps(value: Any, pretty: bool = False, *, trusted: bool = False) -> str:
     """
     if not pretty and (trusted or _plain(value)):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n"
-    w = _Writer(pretty)
+    w = Writer(pretty)
     w.value(value)
-    return "".join(w.out) + "\n"
+    return w.getvalue()

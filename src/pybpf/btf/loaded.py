@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from pybpf.cli.common import Context
     from pybpf.sys.fd import FD
 
-__all__ = ["BTFInfo", "LoadedBTF", "load_btf_by_id", "probe_btf_features", "btf_of_map", "use_btf_codecs",
-           "show_btf"]
+__all__ = ["BTFInfo", "LoadedBTF", "load_btf_by_id", "probe_btf_features", "btf_of_map", "map_kv_btf",
+           "use_btf_codecs", "show_btf"]
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,20 @@ def btf_of_map(info: Any) -> BTF | None:
     if not getattr(info, "btf_id", 0):
         return None
     return load_btf_by_id(info.btf_id)
+
+
+def map_kv_btf(info: Any) -> BTF | None:
+    """The BTF a map's keys and values are described in, as bpftool picks it (its
+    get_map_kv_btf): the kernel's vmlinux BTF when the value type is a kernel type
+    (``btf_vmlinux_value_type_id``, struct_ops maps), the map's own BTF when it has a value
+    type, else None. Raises BPFError when that BTF cannot be read."""
+    if getattr(info, "btf_vmlinux_value_type_id", 0):
+        from pybpf.btf.kernel import kernel_btf
+
+        return kernel_btf()
+    if getattr(info, "btf_value_type_id", 0):
+        return load_btf_by_id(info.btf_id)
+    return None
 
 
 def use_btf_codecs(map_: Any, btf: BTF | None = None) -> Any:
