@@ -34,13 +34,12 @@ import sys, time
 t0 = time.perf_counter()
 from pybpf.btf import BTF
 from pybpf.btf.dump_c import _dump
-from pybpf.btf.dump_c_tables import TypeTables
 t1 = time.perf_counter()
 with open(sys.argv[1], "rb") as f:
     data = f.read()
 btf = BTF.parse(data)
 t2 = time.perf_counter()
-tables = TypeTables(btf)
+tables = btf.table
 t3 = time.perf_counter()
 pieces = _dump(tables, None)
 t4 = time.perf_counter()

@@ -42,9 +42,9 @@ are dropped; enums carry no size attributes (a 1-byte enum is written as a plain
 ``__attribute__((aligned))`` is ever written; type tags become
 ``__attribute__((btf_type_tag("...")))`` and decl tags are not written.
 
-The dump works on :class:`pybpf.btf.dump_c_tables.TypeTables` (the raw records as flat tables)
-rather than on decoded model objects, so that a whole vmlinux is dumped in one pass with no
-per-type object cost.
+The dump works on the parser's columnar view, :attr:`BTF.table <pybpf.btf.spec.BTF.table>`
+(:class:`pybpf.btf.table.TypeTable`: the raw records as flat tables), rather than on decoded
+model objects, so that a whole vmlinux is dumped in one pass with no per-type object cost.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ from operator import itemgetter
 from typing import Iterable, Sequence
 
 from pybpf.errors import BTFError
-from pybpf.btf.dump_c_tables import TypeTables
 from pybpf.btf.spec import BTF
+from pybpf.btf.table import TypeTable
 
 __all__ = ["dump_c", "HEADER", "FOOTER", "FORMAT_VERSION"]
 
@@ -149,9 +149,9 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     # them find nothing to free, so they are skipped for its duration.
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    tables: TypeTables | None = None
+    tables: TypeTable | None = None
     try:
-        tables = TypeTables(btf)
+        tables = btf.table
         pieces = _dump(tables, None if roots is None else list(roots))
     except _Cycle as exc:
         raise BTFError(f"unsatisfiable type cycle, id:[{exc.args[0]}]") from None
@@ -168,7 +168,7 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     return "".join(pieces)
 
 
-def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
+def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
     """Order and emit; returns the output pieces (joined by the caller)."""
     W = tb.words
     WO = tb.woff
@@ -192,7 +192,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
     decl_named: dict[int, list[str]] = {}
     decl_unnamed: dict[int, str] = {}
     member_cache: list[tuple[str, str, int] | None] = [None] * n  # (before name, after, bits)
-    names = tb.names
+    names = tb.strings  # offset -> string
     referenced: set[int] | None = None
     queue: list[int] = []
     top = 0  # the id the ordering pass started from (full dumps only; see order())
@@ -929,7 +929,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
 _VISIT_MASK = bytes(0 if (k == 0 or k in _SKIP_KINDS) else 1 for k in range(256))
 
 
-def _referenced_ids(tb: TypeTables) -> set[int]:
+def _referenced_ids(tb: TypeTable) -> set[int]:
     """Every type id some other type refers to (libbpf's ``referenced`` marks).
 
     Only consulted for anonymous enums and fwds: one nobody refers to is a top-level
