@@ -50,15 +50,17 @@ model objects, so that a whole vmlinux is dumped in one pass with no per-type ob
 from __future__ import annotations
 
 import gc
+import struct
 from itertools import compress
 from operator import itemgetter
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from pybpf.errors import BTFError
 from pybpf.btf.spec import BTF
 from pybpf.btf.table import TypeTable
 
-__all__ = ["dump_c", "HEADER", "FOOTER", "FORMAT_VERSION"]
+__all__ = ["dump_c", "dump_c_cached", "cache_key", "cached_text", "store_text", "HEADER", "FOOTER",
+           "FORMAT_VERSION"]
 
 #: Bumped whenever the output of :func:`dump_c` for the same BTF could change, so a cache of
 #: dumps (keyed by the BTF's content) can include it in its key.
@@ -166,6 +168,64 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
         if gc_was_enabled:
             gc.enable()
     return "".join(pieces)
+
+
+# ---------------------------------------------------------------------- output cache
+#: cache blob prefix of whole-BTF C dumps (see pybpf.btf.cache)
+_CACHE_PREFIX = "dumpc"
+
+
+def cache_key(raw: Any, *bases: Any) -> str:
+    """The output-cache key of the C dump of the BTF bytes ``raw`` (split BTF: then its base's
+    bytes, innermost first): :data:`FORMAT_VERSION`, the host pointer size (libbpf's fallback
+    when the BTF has no ``long``) and the content key of each BTF in the chain."""
+    from pybpf.btf.cache import content_key
+
+    return "_".join([f"c{FORMAT_VERSION}p{struct.calcsize('P')}", content_key(raw),
+                     *(content_key(b) for b in bases)])
+
+
+def cached_text(key: str) -> bytes | None:
+    """The cached C dump stored under ``key`` (UTF-8 bytes, names that are not UTF-8 as they
+    are in the BTF), or None when there is none (or it is unusable, or caching is off)."""
+    from pybpf.btf.cache import load_blob
+
+    return load_blob(_CACHE_PREFIX, key)
+
+
+def store_text(key: str, text: str) -> bytes:
+    """Store the C dump ``text`` under ``key`` (when a cache directory is usable); returns the
+    bytes to write out."""
+    from pybpf.btf.cache import store_blob
+
+    data = text.encode("utf-8", "surrogateescape")
+    store_blob(_CACHE_PREFIX, key, data)
+    return data
+
+
+def dump_c_cached(btf: BTF, *, use_cache: bool = True) -> str:
+    """:func:`dump_c` of the whole of ``btf``, through the on-disk output cache.
+
+    The C text of a BTF depends only on its bytes (and its base's), so it is stored once per
+    content in pybpf's cache directory (:mod:`pybpf.btf.cache`: atomic writes, checksummed,
+    damaged entries ignored and rewritten, a few entries kept) and read back by the next call
+    for the same bytes (the next ``pybpf btf dump file /sys/kernel/btf/vmlinux format c``).
+    ``use_cache=False`` or ``PYBPF_NO_CACHE=1`` skips it.
+    """
+    if not use_cache:
+        return dump_c(btf)
+    chain = []
+    b: BTF | None = btf
+    while b is not None:
+        chain.append(b.raw)
+        b = b.base
+    key = cache_key(*chain)
+    hit = cached_text(key)
+    if hit is not None:
+        return hit.decode("utf-8", "surrogateescape")
+    text = dump_c(btf)
+    store_text(key, text)
+    return text
 
 
 def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
