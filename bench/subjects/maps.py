@@ -3,6 +3,8 @@
 The counterpart is what a thin Python binding over C libbpf does (libbpf.so.1 via ctypes: one
 foreign call per element, bytes in, bytes out), on the same kernel map, in the same process,
 sampled alternately. Keys are 4-byte ints, values 8 bytes, in a hash map of N elements.
+``prog: test_run`` runs one small socket filter on a 64-byte packet through
+Program.test_run and through bpf_prog_test_run_opts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,22 @@ from harness import Metric
 _LIBBPF_CANDIDATES = ("libbpf.so.1", "/usr/lib/x86_64-linux-gnu/libbpf.so.1")
 
 
+class _TestRunOpts(ctypes.Structure):
+    """libbpf's struct bpf_test_run_opts (bpf.h)."""
+
+    _fields_ = [("sz", ctypes.c_size_t), ("data_in", ctypes.c_void_p), ("data_out", ctypes.c_void_p),
+                ("data_size_in", ctypes.c_uint32), ("data_size_out", ctypes.c_uint32),
+                ("ctx_in", ctypes.c_void_p), ("ctx_out", ctypes.c_void_p),
+                ("ctx_size_in", ctypes.c_uint32), ("ctx_size_out", ctypes.c_uint32),
+                ("retval", ctypes.c_uint32), ("repeat", ctypes.c_int), ("duration", ctypes.c_uint32),
+                ("flags", ctypes.c_uint32), ("cpu", ctypes.c_uint32), ("batch_size", ctypes.c_uint32)]
+
+
+# r0 = 7; exit: a socket filter that accepts 7 bytes of every packet.
+_PROG = struct.pack("<BBhi", 0xB7, 0, 0, 7) + struct.pack("<BBhi", 0x95, 0, 0, 0)
+_PACKET = bytes(range(64))
+
+
 def _libbpf():
     for name in _LIBBPF_CANDIDATES:
         try:
@@ -29,6 +47,7 @@ def _libbpf():
         lib.bpf_map_get_next_key.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
         lib.bpf_map_lookup_batch.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                              ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_void_p]
+        lib.bpf_prog_test_run_opts.argtypes = [ctypes.c_int, ctypes.POINTER(_TestRunOpts)]
         return lib
     return None
 
@@ -39,9 +58,18 @@ class _Bench:
     def __init__(self, n: int) -> None:
         self.n = n
         self.map = None
+        self.prog = None
+        self.runs = n // 4
         self.lib = _libbpf()
         self.keys = [struct.pack("<I", i) for i in range(n)]
         self.values = [struct.pack("<Q", i * 3) for i in range(n)]
+
+    def ensure_prog(self):
+        if self.prog is None:
+            from pybpf import Program
+
+            self.prog = Program.load("socket_filter", _PROG, name="bench_run")
+        return self.prog
 
     def ensure(self):
         if self.map is None:
@@ -82,6 +110,13 @@ class _Bench:
         count = sum(1 for _ in m.items_batch(1024))
         assert count == self.n, count
         return self.n / (time.perf_counter() - start)
+
+    def py_test_run(self) -> float:
+        test_run = self.ensure_prog().test_run
+        start = time.perf_counter()
+        for _ in range(self.runs):
+            test_run(_PACKET)
+        return self.runs / (time.perf_counter() - start)
 
     # ----------------------------------------------------------------- libbpf (ctypes) side
     def c_lookup(self) -> float:
@@ -150,6 +185,22 @@ class _Bench:
         return self.n / (time.perf_counter() - start)
 
 
+    def c_test_run(self) -> float:
+        fd = self.ensure_prog().fileno()
+        lib = self.lib
+        start = time.perf_counter()
+        for _ in range(self.runs):
+            din = ctypes.create_string_buffer(_PACKET, len(_PACKET))
+            dout = ctypes.create_string_buffer(len(_PACKET) + 256)
+            opts = _TestRunOpts(sz=ctypes.sizeof(_TestRunOpts), data_in=ctypes.addressof(din),
+                                data_size_in=len(_PACKET), data_out=ctypes.addressof(dout),
+                                data_size_out=len(dout))
+            if lib.bpf_prog_test_run_opts(fd, ctypes.byref(opts)):
+                raise OSError(ctypes.get_errno(), "bpf_prog_test_run_opts")
+            (opts.retval, dout.raw[:opts.data_size_out])
+        return self.runs / (time.perf_counter() - start)
+
+
 def subjects(smoke: bool):
     if os.geteuid() != 0:
         return []
@@ -166,4 +217,6 @@ def subjects(smoke: bool):
                what="Map.items() vs get_next_key + lookup loop"),
         Metric("map: batch iterate", "elem/s", b.py_batch, b.c_batch, b_label=label,
                what="Map.items_batch(1024) vs bpf_map_lookup_batch"),
+        Metric("prog: test_run", "run/s", b.py_test_run, b.c_test_run, b_label=label,
+               what="Program.test_run vs bpf_prog_test_run_opts, 64-byte packet"),
     ]

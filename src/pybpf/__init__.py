@@ -25,10 +25,11 @@ from pybpf.errors import (
     PermissionDeniedError,
     VerifierError,
 )
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds
 if TYPE_CHECKING:  # imported lazily below, so that "import pybpf" stays cheap
     from pybpf.maps import BatchResult, Map, MapInfo
+    from pybpf.object import Object, ObjectSpec
     from pybpf.programs import Program, ProgramInfo, TestRunResult, enable_stats
     from pybpf.events import PerfBuffer, RingBuffer, UserRingBuffer
     from pybpf.sys import FD
@@ -41,10 +42,11 @@ _LAZY = {
     "Program": "pybpf.programs", "ProgramInfo": "pybpf.programs",
     "TestRunResult": "pybpf.programs", "enable_stats": "pybpf.programs", "FD": "pybpf.sys",
     "RingBuffer": "pybpf.events", "PerfBuffer": "pybpf.events", "UserRingBuffer": "pybpf.events",
+    "ObjectSpec": "pybpf.object.spec", "Object": "pybpf.object.live",
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'pybpf' has no attribute {name!r}")
@@ -77,6 +79,8 @@ __all__ = [
     "FD",
     "Map",
     "MapInfo",
+    "Object",
+    "ObjectSpec",
     "Program",
     "ProgramInfo",
     "TestRunResult",

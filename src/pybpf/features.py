@@ -62,7 +62,7 @@ M = uapi.bpf_map_type
 P = uapi.bpf_prog_type
 A = uapi.bpf_attach_type
 L = uapi.bpf_link_type
-F = uapi.bpf_func_id
+# bpf_func_id (211 members) is built only by the probes that need a helper's number.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,6 +597,7 @@ def supported_helpers(prog_type: int | str, *, full: bool = False) -> list[str]:
     pt = parse_prog_type(prog_type)
     if pt in _PROG_BTF_MSG:
         return []
+    F = uapi.bpf_func_id
     noisy = {F.BPF_FUNC_trace_printk, F.BPF_FUNC_trace_vprintk, F.BPF_FUNC_probe_write_user}
     out = []
     for member in uapi.bpf_func_id:
@@ -878,7 +879,7 @@ CAPABILITIES: dict[str, Callable[[], bool]] = {
     "prog_bind_map": _cap_prog_bind_map,
     "memcg_account": kernel_uses_memcg,
     "bpf_cookie": lambda: _loads(P.BPF_PROG_TYPE_TRACEPOINT,
-                                 _call(F.BPF_FUNC_get_attach_cookie) + _EXIT),
+                                 _call(uapi.bpf_func_id.BPF_FUNC_get_attach_cookie) + _EXIT),
     "perf_link": lambda: probe_link_type(L.BPF_LINK_TYPE_PERF_EVENT),
     "fd_array": _cap_fd_array,
     "lookup_and_delete_hash": _cap_lookup_and_delete_hash,

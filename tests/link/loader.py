@@ -1,9 +1,12 @@
-"""Interim test-only loader for clang-built fixtures (the real object loader is issue 5).
+"""Test-side view of an object loaded by the object loader (pybpf.object), as the attach tests
+use it: programs keyed by section name, maps by name (``.bss``/``.data``/``.rodata`` by section),
+global integers read and written by name.
 
-It loads each program section of a ``*.bpf.o`` as one program: BTF-defined maps from ``.maps``
-(``__uint``/``__type`` members), ``.bss``/``.data``/``.rodata`` as one-element array maps,
-``ld_imm64`` relocations patched to map descriptors / map values. No CO-RE, no BPF-to-BPF
-calls: the fixtures are written so that they need neither.
+Objects are opened and loaded by :class:`pybpf.object.ObjectSpec`. The one exception is a
+struct_ops program given an explicit ``attach_btf_id`` (``prog_opts``): libbpf, and so
+pybpf.object, only loads struct_ops programs a ``.struct_ops`` map refers to, and the
+struct_ops test builds its map by hand; those objects go through :func:`_load_raw`, the interim
+loader these tests started with (one program per section, no CO-RE, no BPF-to-BPF calls).
 """
 
 from __future__ import annotations
@@ -30,8 +33,13 @@ class LoadedObject:
     sections: dict[str, Any] = field(default_factory=dict)
     #: global variable name -> (section, offset, size)
     vars: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    #: the pybpf.object.Object (None for objects loaded by _load_raw)
+    live: Any = None
 
     def close(self) -> None:
+        if self.live is not None:
+            self.live.close()
+            return
         for p in self.progs.values():
             p.close()
         for m in self.maps.values():
@@ -44,10 +52,11 @@ class LoadedObject:
         self.close()
 
     def global_u64(self, section: str, offset: int = 0) -> int:
-        raw = self.maps[section].lookup(b"\0\0\0\0")
-        return struct.unpack_from("<Q", bytes(raw), offset)[0]
+        return struct.unpack_from("<Q", self.globals_raw(section), offset)[0]
 
     def globals_raw(self, section: str = ".bss") -> bytes:
+        if self.live is not None:
+            return self.live.global_data(section)
         return bytes(self.maps[section].lookup(b"\0\0\0\0"))
 
     def get(self, name: str) -> int:
@@ -57,6 +66,9 @@ class LoadedObject:
 
     def set(self, name: str, value: int) -> None:
         sec, off, size = self.vars[name]
+        if self.live is not None:
+            self.live.variables[name].raw = value.to_bytes(size, "little")
+            return
         raw = bytearray(self.globals_raw(sec))
         raw[off:off + size] = value.to_bytes(size, "little")
         self.maps[sec].update(b"\0\0\0\0", bytes(raw))
@@ -87,11 +99,42 @@ def _map_defs(elf: ELFFile) -> dict[str, dict[str, int]]:
 def load_object(path: str, *, only: tuple[str, ...] | None = None,
                 prog_opts: dict[str, dict[str, Any]] | None = None,
                 map_opts: dict[str, dict[str, Any]] | None = None) -> LoadedObject:
-    """Load ``path``'s maps and programs (``only`` restricts to those section names).
+    """Load ``path`` with pybpf.object (``only`` restricts to those section names).
 
-    ``prog_opts[section]`` overrides ``Program.load`` arguments; ``map_opts[name]`` overrides
-    ``Map.create`` arguments.
+    ``prog_opts[section]`` sets program attributes (``expected_attach_type``, ``type``...),
+    ``map_opts[name]`` map attributes (``max_entries``, ``flags``...) before loading.
     """
+    from pybpf.object import ObjectSpec
+
+    if any("attach_btf_id" in o for o in (prog_opts or {}).values()):
+        return _load_raw(path, only=only, prog_opts=prog_opts, map_opts=map_opts)
+    spec = ObjectSpec.open(path)
+    for prog in spec.programs.values():
+        if only is not None and prog.section_name not in only:
+            prog.autoload = False
+        for attr, value in (prog_opts or {}).get(prog.section_name, {}).items():
+            setattr(prog, attr, value)
+    for name, opts in (map_opts or {}).items():
+        for attr, value in opts.items():
+            setattr(spec.maps[name], attr, value)
+    live = spec.load()
+    obj = LoadedObject(live=live)
+    for name, prog in live.programs.items():
+        obj.progs[spec.programs[name].section_name] = prog
+        obj.sections[spec.programs[name].section_name] = spec.programs[name].definition
+    for name in live.maps:
+        mp = live.maps.spec(name)
+        obj.maps[mp.real_name if mp.is_internal else name] = live.maps[name]
+    for name, var in spec.variables.items():
+        obj.vars[name] = (var.section, var.offset, var.size)
+    return obj
+
+
+def _load_raw(path: str, *, only: tuple[str, ...] | None = None,
+                prog_opts: dict[str, dict[str, Any]] | None = None,
+                map_opts: dict[str, dict[str, Any]] | None = None) -> LoadedObject:
+    """The interim loader: ``prog_opts[section]`` overrides ``Program.load`` arguments,
+    ``map_opts[name]`` ``Map.create`` arguments."""
     obj = LoadedObject()
     try:
         with ELFFile.open(path) as elf:

@@ -177,7 +177,7 @@ def test_trampoline_programs_fail_at_load_with_a_clear_error(load_fixture, sec):
     with pytest.raises(PermissionDeniedError) as err:
         load_fixture(SRC, only=(sec,))
     text = str(err.value)
-    assert text.startswith("BPF_PROG_LOAD: loading program 'on_")
+    assert text.startswith("BPF_PROG_LOAD: ") and ": prog 'on_" in text   # the object loader names it
     assert ("this kernel cannot attach trampolines (fentry/fexit/lsm/freplace need "
             "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS and ftrace-patchable functions): "
             "Operation not permitted (EPERM)") in text

@@ -1,4 +1,4 @@
-"""``pybpf object {disasm | help} OBJ ...``: look inside BPF object files without loading them.
+"""``pybpf object {disasm | dump | core | help} OBJ ...``: look inside BPF object files without loading them.
 
 ``disasm`` prints what ``llvm-objdump -d`` prints for every executable section (``-S`` adds
 source lines from ``.BTF.ext`` line info, ``-r`` relocations). Other subcommands (``dump``,
@@ -14,6 +14,8 @@ from pybpf.cli.common import CLIError, Context, Handler, dispatch
 __all__ = ["run", "COMMANDS", "disassemble_object"]
 
 USAGE = """Usage: pybpf object disasm OBJ [section NAME]... [-S|source] [-r|reloc] [mcpu CPU] [-z]
+       pybpf object dump OBJ
+       pybpf object core OBJ [kernel_btf FILE]
        pybpf object help
 
        CPU := { generic | v1 | v2 | v3 | v4 }   (as llvm-objdump --mcpu; v3+ shows w registers)
@@ -71,9 +73,23 @@ def _disasm(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-#: subcommand -> handler; ``dump`` and ``core`` join from their own modules.
+def _dump(ctx: Context, args: list[str]) -> int:
+    from pybpf.cli.object_info import do_dump
+
+    return do_dump(ctx, args)
+
+
+def _core(ctx: Context, args: list[str]) -> int:
+    from pybpf.cli.object_info import do_core
+
+    return do_core(ctx, args)
+
+
+#: subcommand -> handler; ``dump`` and ``core`` live in :mod:`pybpf.cli.object_info`.
 COMMANDS: dict[str, Handler] = {
     "disasm": _disasm,
+    "dump": _dump,
+    "core": _core,
     "help": _help,
 }
 

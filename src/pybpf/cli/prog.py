@@ -22,6 +22,8 @@ __all__ = ["run", "parse_prog_handle", "open_progs", "prog_full_name", "pinned_p
 
 USAGE = """Usage: pybpf prog { show | list } [PROG]
        pybpf prog dump xlated PROG [{ file FILE | opcodes | visual | linum }]
+       pybpf prog { load | loadall } OBJ PATH [type TYPE] [map { idx IDX | name NAME } MAP] \\
+                         [pinmaps MAP_DIR] [autoattach] [kernel_btf FILE]
        pybpf prog help
 
        PROG := { id PROG_ID | pinned FILE | tag PROG_TAG | name PROG_NAME }
@@ -304,8 +306,22 @@ def do_dump(ctx: Context, args: list[str]) -> int:
     return dump(ctx, args)
 
 
+def do_load(ctx: Context, args: list[str]) -> int:
+    """``prog load OBJ PATH ...`` (pybpf.cli.prog_load)."""
+    from pybpf.cli.prog_load import do_load as load
+
+    return load(ctx, args)
+
+
+def do_loadall(ctx: Context, args: list[str]) -> int:
+    """``prog loadall OBJ PATH ...`` (pybpf.cli.prog_load)."""
+    from pybpf.cli.prog_load import do_loadall as loadall
+
+    return loadall(ctx, args)
+
+
 COMMANDS: dict[str, Handler] = {"show": do_show, "list": do_show, "dump": do_dump,
-                                "help": do_help}
+                                "help": do_help, "load": do_load, "loadall": do_loadall}
 
 
 def run(ctx: Context, args: list[str]) -> int:

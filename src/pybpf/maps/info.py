@@ -3,18 +3,16 @@ descriptor's fdinfo)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pybpf.sys import uapi
 from pybpf.sys.commands import get_info
 from pybpf.sys.fdinfo import read_fdinfo
 from pybpf.sys.names import map_type_name
+from pybpf.sys.record import Record
 
 __all__ = ["MapInfo", "query_map_info"]
 
 
-@dataclass(frozen=True)
-class MapInfo:
+class MapInfo(Record):
     """A snapshot of a map's kernel-side description.
 
     Field names follow ``struct bpf_map_info``; ``memlock``, ``frozen``, ``owner_prog_type``

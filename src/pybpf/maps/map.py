@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import ctypes
 import os
-from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+import struct
+from collections.abc import Sequence
+from typing import Any, Iterator
 
 from pybpf.errors import (
     BPFError,
@@ -35,21 +36,112 @@ from pybpf.sys.consts import BPF_OBJ_NAME_LEN
 from pybpf.sys.cpus import num_possible_cpus
 from pybpf.sys.fd import FD
 from pybpf.sys.names import map_type_name, parse_map_type
-from pybpf.sys.syscall import bpf_raw, command_name
+from pybpf.sys.record import Record
+from pybpf.sys.syscall import NR_BPF, bpf_raw, bpf_syscall, command_name
 
 __all__ = ["Map", "BatchResult", "check_object_name"]
 
-C = uapi.bpf_cmd
 _U32_MAX = (1 << 32) - 1
 _U64_MAX = (1 << 64) - 1
 
+# Command numbers as plain ints (no enum needed on the hot paths).
+_CMD = dict(uapi.enum_members("bpf_cmd"))
+_MAP_CREATE = _CMD["BPF_MAP_CREATE"]
+_LOOKUP = _CMD["BPF_MAP_LOOKUP_ELEM"]
+_UPDATE = _CMD["BPF_MAP_UPDATE_ELEM"]
+_DELETE = _CMD["BPF_MAP_DELETE_ELEM"]
+_NEXT_KEY = _CMD["BPF_MAP_GET_NEXT_KEY"]
+_LOOKUP_AND_DELETE = _CMD["BPF_MAP_LOOKUP_AND_DELETE_ELEM"]
+_FREEZE = _CMD["BPF_MAP_FREEZE"]
+_LOOKUP_BATCH = _CMD["BPF_MAP_LOOKUP_BATCH"]
+_LOOKUP_AND_DELETE_BATCH = _CMD["BPF_MAP_LOOKUP_AND_DELETE_BATCH"]
+_UPDATE_BATCH = _CMD["BPF_MAP_UPDATE_BATCH"]
+_DELETE_BATCH = _CMD["BPF_MAP_DELETE_BATCH"]
+_BLOOM_FILTER = dict(uapi.enum_members("bpf_map_type"))["BPF_MAP_TYPE_BLOOM_FILTER"]
+
 _Elem = uapi.bpf_attr_map_elem
+_ATTR = ctypes.sizeof(_Elem)
+# Bytes of bpf_attr each element command reads. The kernel wants everything after a
+# command's last field zero, so delete and get_next_key pass less than the prefilled block.
 _ELEM_SIZE = attr_size(_Elem, "flags")
+_KEY_SIZE = attr_size(_Elem, "key")
+_NEXT_SIZE = attr_size(_Elem, "next_key")
 _Batch = uapi.bpf_attr_batch
 _BATCH_SIZE = attr_size(_Batch, "flags")
 _Create = uapi.bpf_attr_map_create
 _addressof = ctypes.addressof
+_c_char = ctypes.c_char
+_c_void_p = ctypes.c_void_p
+_get_errno = ctypes.get_errno
+_bpf = bpf_syscall
+_NR = NR_BPF
 _ENOENT = 2
+
+# The attr blocks of a _Scratch, by what they point at: key->value, key->next, NULL->next,
+# next->value, NULL->value.
+_SLOT_ELEM, _SLOT_NEXT, _SLOT_FIRST, _SLOT_NEXT_VALUE, _SLOT_NO_KEY = range(5)
+
+
+class _Scratch:
+    """Preallocated buffers for one element operation on one map at a time.
+
+    One ctypes block holds five ``bpf_attr`` element blocks, prefilled with the map's
+    descriptor and the addresses of a key, a value and a next-key buffer in the same block
+    (see the ``_SLOT_*`` names), so an operation only copies its key in, makes the system
+    call and copies the answer out.
+
+    A map keeps a pool (a list) of these; an operation pops one and appends it back when
+    done. ``list.pop``/``list.append`` are atomic, so two threads using one map (ctypes
+    releases the GIL during the system call), or a signal handler interrupting an operation
+    on the same map, each work on their own buffers: an empty pool just means a fresh set.
+    """
+
+    __slots__ = ("key", "value", "next", "attrs", "ptrs", "_mem")
+
+    def __init__(self, fd: int, key_size: int, value_size: int) -> None:
+        ks, vs = max(key_size, 1), max(value_size, 1)
+        koff = 5 * _ATTR
+        voff = koff + ((ks + 7) & ~7)
+        noff = voff + ((vs + 7) & ~7)
+        mem = (_c_char * (noff + ks))()
+        base = _addressof(mem)
+        self._mem = mem
+        self.key = (_c_char * ks).from_buffer(mem, koff)
+        self.value = (_c_char * vs).from_buffer(mem, voff)
+        self.next = (_c_char * ks).from_buffer(mem, noff)
+        attrs = []
+        for slot, (k, v) in enumerate(((koff, voff), (koff, noff), (0, noff), (noff, voff),
+                                       (0, voff))):
+            a = _Elem.from_buffer(mem, slot * _ATTR)
+            a.map_fd = fd
+            a.key = base + k if k else 0
+            a.value = base + v
+            attrs.append(a)
+        self.attrs = attrs
+        self.ptrs = [_c_void_p(base + slot * _ATTR) for slot in range(5)]
+
+
+#: struct.Struct objects splitting batch buffers: (item size, count) -> Struct.
+_SPLITTERS: dict[tuple[int, int], struct.Struct] = {}
+_SPLIT_CHUNK = 1024
+
+
+def _split(buf: Any, size: int, count: int) -> list[bytes]:
+    """The first ``count`` consecutive ``size``-byte items of ``buf`` as bytes objects
+    (one ``struct`` call per 1024 items instead of one slice each)."""
+    out: list[bytes] = []
+    offset = 0
+    while count > 0:
+        n = min(count, _SPLIT_CHUNK)
+        splitter = _SPLITTERS.get((size, n))
+        if splitter is None:
+            splitter = struct.Struct(f"{size}s" * n)
+            if n == _SPLIT_CHUNK:
+                _SPLITTERS[(size, n)] = splitter
+        out += splitter.unpack_from(buf, offset)
+        offset += n * size
+        count -= n
+    return out
 
 
 def _u32(value: Any, what: str) -> int:
@@ -87,8 +179,7 @@ def _fd_of(obj: Any, what: str) -> int:
     raise InvalidArgumentError(f"{what} must be a descriptor or an object with fileno(), not {obj!r}")
 
 
-@dataclass
-class BatchResult:
+class BatchResult(Record, frozen=False):
     """One batch of a batch lookup: the ``items`` read and the ``token`` to continue from
     (None once the whole map has been walked)."""
 
@@ -106,6 +197,9 @@ class Map:
     Create one with :meth:`create`, or open an existing one with :meth:`from_pin`,
     :meth:`from_id` or :meth:`from_fd`. Close it with :meth:`close` or a ``with`` block
     (the kernel frees the map once nothing references it: no descriptor, pin or program).
+
+    Element operations may be called from several threads at once (and from signal
+    handlers): each call works on its own set of pooled buffers.
     """
 
     def __init__(self, fd: FD, info: MapInfo, *, name: str | None = None) -> None:
@@ -121,15 +215,49 @@ class Map:
         self.pinned_path: str | None = None
         owner = self._label()
         fd.what = owner
-        self.key_codec: Codec = BytesCodec(self.key_size, "key", owner)
-        value_codec = FdValueCodec if self.type in FD_VALUE_TYPES else BytesCodec
-        self.value_codec: Codec = value_codec(self.value_size, "value", owner)
         self._percpu = self.type in PERCPU_TYPES
         self._keyless = self.key_size == 0
         self._ncpus = num_possible_cpus() if self._percpu else 1
         self._stride = (self.value_size + 7) & ~7 if self._percpu else self.value_size
-        self._KeyBuf = ctypes.c_char * max(self.key_size, 1)
-        self._ValBuf = ctypes.c_char * max(self._stride * self._ncpus, 1)
+        #: bytes of one element's value as the kernel reads/writes it (all CPUs' slots)
+        self._value_bytes = self._stride * self._ncpus
+        self._pool: list[_Scratch] = []
+        self._fast_key = self._fast = False
+        self._key_codec: Codec = BytesCodec(self.key_size, "key", owner)
+        value_codec = FdValueCodec if self.type in FD_VALUE_TYPES else BytesCodec
+        self._value_codec: Codec = value_codec(self.value_size, "value", owner)
+        self._codecs_changed()
+
+    # ------------------------------------------------------------------ codecs
+
+    @property
+    def key_codec(self) -> Codec:
+        """How keys are converted (see :mod:`pybpf.maps.codec`); assignable."""
+        return self._key_codec
+
+    @key_codec.setter
+    def key_codec(self, codec: Codec) -> None:
+        self._key_codec = codec
+        self._codecs_changed()
+
+    @property
+    def value_codec(self) -> Codec:
+        """How values (one CPU's value of per-CPU maps) are converted; assignable."""
+        return self._value_codec
+
+    @value_codec.setter
+    def value_codec(self, codec: Codec) -> None:
+        self._value_codec = codec
+        self._codecs_changed()
+
+    def _codecs_changed(self) -> None:
+        # The fast paths copy exact-size bytes straight into the buffers and return the
+        # kernel's bytes: exactly what the default BytesCodec does, minus the calls.
+        plain_key = type(self._key_codec) is BytesCodec and self._key_codec.size == self.key_size
+        plain_value = (type(self._value_codec) is BytesCodec
+                       and self._value_codec.size == self.value_size and not self._percpu)
+        self._fast_key = plain_key and not self._keyless
+        self._fast = self._fast_key and plain_value
 
     # ------------------------------------------------------------------ construction
 
@@ -192,7 +320,7 @@ class Map:
         from pybpf.sys.rlimit import ensure_memlock_rlimit
 
         ensure_memlock_rlimit()
-        ret, err = bpf_raw(C.BPF_MAP_CREATE, attr, attr_size(_Create, last))
+        ret, err = bpf_raw(_MAP_CREATE, attr, attr_size(_Create, last))
         if ret < 0:
             raise _create_error(err, label, map_type, key_size, value_size, max_entries, flags)
         fd = FD(ret, label)
@@ -306,13 +434,29 @@ class Map:
 
     # ------------------------------------------------------------------ encoding helpers
 
-    def _key_buf(self, key: Any) -> ctypes.Array[ctypes.c_char]:
-        raw = self.key_codec.encode(key)
-        return self._KeyBuf.from_buffer_copy(raw)
+    def _key_bytes(self, key: Any) -> bytes | bytearray:
+        """The key through the key codec, checked to be exactly ``key_size`` bytes."""
+        raw = self._key_codec.encode(key)
+        if type(raw) is not bytes and type(raw) is not bytearray:
+            raw = memoryview(raw).tobytes()  # any buffer: memoryview, ctypes object, array
+        if len(raw) != self.key_size:
+            raise InvalidArgumentError(
+                f"{self._label()}: the key codec gave {len(raw)} bytes, expected {self.key_size}")
+        return raw
 
-    def _value_buf(self, value: Any) -> ctypes.Array[ctypes.c_char]:
+    def _one_value(self, value: Any) -> bytes | bytearray:
+        raw = self._value_codec.encode(value)
+        if type(raw) is not bytes and type(raw) is not bytearray:
+            raw = memoryview(raw).tobytes()
+        if len(raw) != self.value_size:
+            raise InvalidArgumentError(
+                f"{self._label()}: the value codec gave {len(raw)} bytes, expected {self.value_size}")
+        return raw
+
+    def _value_raw(self, value: Any) -> bytes | bytearray:
+        """The bytes the kernel reads for ``value`` (every CPU's slot for per-CPU maps)."""
         if not self._percpu:
-            return self._ValBuf.from_buffer_copy(self.value_codec.encode(value))
+            return self._one_value(value)
         if isinstance(value, (bytes, bytearray, memoryview, str)) or not isinstance(value, Sequence):
             raise InvalidArgumentError(
                 f"{self._label()}: a per-CPU value is a sequence of {self._ncpus} values "
@@ -320,17 +464,13 @@ class Map:
         if len(value) != self._ncpus:
             raise InvalidArgumentError(
                 f"{self._label()}: got {len(value)} per-CPU values, expected {self._ncpus}")
-        buf = self._ValBuf()
-        stride = self._stride
-        for i, v in enumerate(value):
-            raw = self.value_codec.encode(v)
-            ctypes.memmove(_addressof(buf) + i * stride, bytes(raw), self.value_size)
-        return buf
+        pad = bytes(self._stride - self.value_size)
+        return b"".join(bytes(self._one_value(v)) + pad for v in value)
 
     def _decode_value(self, raw: bytes) -> Any:
         if not self._percpu:
-            return self.value_codec.decode(raw[: self.value_size])
-        stride, size, dec = self._stride, self.value_size, self.value_codec.decode
+            return self._value_codec.decode(raw[: self.value_size])
+        stride, size, dec = self._stride, self.value_size, self._value_codec.decode
         return [dec(raw[i * stride: i * stride + size]) for i in range(self._ncpus)]
 
     def _error(self, err: int, cmd: int, doing: str, key: Any = None) -> BPFError:
@@ -339,29 +479,51 @@ class Map:
         if key is not None:
             msg += f" key {_show(key)}"
         cls = None
-        if err == _ENOENT and cmd in (C.BPF_MAP_LOOKUP_ELEM, C.BPF_MAP_DELETE_ELEM,
-                                      C.BPF_MAP_LOOKUP_AND_DELETE_ELEM):
+        if err == _ENOENT and cmd in (_LOOKUP, _DELETE, _LOOKUP_AND_DELETE):
             cls = KeyNotFoundError
-        if err == 7 and cmd == C.BPF_MAP_UPDATE_ELEM:  # E2BIG
+        if err == 7 and cmd == _UPDATE:  # E2BIG
             msg += f": the map is full (max_entries {self.max_entries})"
         if self.type in NO_ELEMENT_OPS_TYPES and err in (22, 95, 524):
             msg += f": {map_type_name(self.type)} maps have no element operations from user space"
         return error_from_errno(err, msg, op=command_name(cmd), cls=cls)
 
-    def _elem(self, cmd: int, key_addr: int, value_addr: int, flags: int) -> int:
-        attr = _Elem()
-        attr.map_fd = self._fd.fileno()
-        attr.key = key_addr
-        attr.value = value_addr
-        attr.flags = flags
-        ret, err = bpf_raw(cmd, attr, _ELEM_SIZE)
-        return err if ret < 0 else 0
+    def _scratch(self) -> _Scratch:
+        """Buffers for one operation: from the pool, or new when another thread (or an
+        interrupted operation of this one) holds every pooled set. Checks the map is open."""
+        fd = self._fd.fileno()
+        try:
+            return self._pool.pop()
+        except IndexError:
+            return _Scratch(fd, self.key_size, self._value_bytes)
+
+    def _run(self, cmd: int, slot: int, size: int, key: Any = None, value: Any = None,
+             flags: int = 0, out: str = "") -> tuple[int, bytes]:
+        """One element command through a scratch set: ``key``/``value`` (exact-size bytes)
+        are copied in, ``flags`` set for this call; returns ``(errno or 0, answer)`` where
+        the answer is the value (``out="value"``) or next-key (``out="next"``) buffer."""
+        s = self._scratch()
+        if key is not None:
+            s.key.raw = key
+        if value is not None:
+            s.value.raw = value
+        attr = s.attrs[slot]
+        if flags:
+            attr.flags = flags
+        ret = _bpf(_NR, cmd, s.ptrs[slot], size)
+        err = _get_errno() if ret < 0 else 0
+        if flags:
+            attr.flags = 0
+        answer = b""
+        if out and not err:
+            answer = s.value.raw if out == "value" else s.next.raw
+        self._pool.append(s)
+        return err, answer
 
     def _no_key(self, op: str) -> None:
         if self._keyless:
             raise InvalidArgumentError(
                 f"{self._label()}: {op} needs a key, but {map_type_name(self.type)} maps have none "
-                f"(use push/pop/peek{'/may_contain' if self.type == uapi.BPF_MAP_TYPE_BLOOM_FILTER else ''})")
+                f"(use push/pop/peek{'/may_contain' if self.type == _BLOOM_FILTER else ''})")
 
     # ------------------------------------------------------------------ element operations
 
@@ -370,13 +532,24 @@ class Map:
 
         ``flags`` may be ``BPF_F_LOCK`` (maps whose value holds a ``bpf_spin_lock``).
         """
+        if self._fast and type(key) is bytes and len(key) == self.key_size and \
+                type(flags) is int and not flags:
+            # Fast path (default codecs): the key goes straight into a pooled buffer.
+            s = self._scratch()
+            s.key.raw = key
+            if _bpf(_NR, _LOOKUP, s.ptrs[0], _ELEM_SIZE) < 0:
+                err = _get_errno()
+                self._pool.append(s)
+                raise self._error(err, _LOOKUP, "lookup", key)
+            value = s.value.raw
+            self._pool.append(s)
+            return value
         self._no_key("lookup")
-        kb = self._key_buf(key)
-        vb = self._ValBuf()
-        err = self._elem(C.BPF_MAP_LOOKUP_ELEM, _addressof(kb), _addressof(vb), _u64(flags, "flags"))
+        err, raw = self._run(_LOOKUP, _SLOT_ELEM, _ELEM_SIZE, key=self._key_bytes(key),
+                             flags=_u64(flags, "flags"), out="value")
         if err:
-            raise self._error(err, C.BPF_MAP_LOOKUP_ELEM, "lookup", key)
-        return self._decode_value(vb.raw)
+            raise self._error(err, _LOOKUP, "lookup", key)
+        return self._decode_value(raw)
 
     def get(self, key: Any, default: Any = None) -> Any:
         """Like :meth:`lookup`, but ``default`` when the key is absent."""
@@ -389,47 +562,84 @@ class Map:
         """Store ``value`` under ``key``. ``flags``: ``BPF_ANY`` (0, default), ``BPF_NOEXIST``
         (fail with ExistsError if present), ``BPF_EXIST`` (fail with KeyNotFoundError if
         absent), optionally ``| BPF_F_LOCK``."""
+        if self._fast and type(key) is bytes and len(key) == self.key_size and \
+                type(value) is bytes and len(value) == self.value_size and \
+                type(flags) is int and not flags:
+            s = self._scratch()
+            s.key.raw = key
+            s.value.raw = value
+            if _bpf(_NR, _UPDATE, s.ptrs[0], _ELEM_SIZE) < 0:
+                err = _get_errno()
+                self._pool.append(s)
+                raise self._update_error(err, key)
+            self._pool.append(s)
+            return
         self._no_key("update")
-        kb = self._key_buf(key)
-        vb = self._value_buf(value)
-        err = self._elem(C.BPF_MAP_UPDATE_ELEM, _addressof(kb), _addressof(vb), _u64(flags, "flags"))
+        err, _ = self._run(_UPDATE, _SLOT_ELEM, _ELEM_SIZE, key=self._key_bytes(key),
+                           value=self._value_raw(value), flags=_u64(flags, "flags"))
         if err:
-            cls_err = self._error(err, C.BPF_MAP_UPDATE_ELEM, "update", key)
-            if err == _ENOENT:
-                raise KeyNotFoundError(cls_err.message, errno=err, op=cls_err.op)
-            raise cls_err
+            raise self._update_error(err, key)
+
+    def _update_error(self, err: int, key: Any) -> BPFError:
+        exc = self._error(err, _UPDATE, "update", key)
+        if err == _ENOENT:
+            return KeyNotFoundError(exc.message, errno=err, op=exc.op)
+        return exc
 
     def delete(self, key: Any) -> None:
         """Remove ``key``; raises :class:`KeyNotFoundError` if absent."""
+        if self._fast_key and type(key) is bytes and len(key) == self.key_size:
+            s = self._scratch()
+            s.key.raw = key
+            if _bpf(_NR, _DELETE, s.ptrs[0], _KEY_SIZE) < 0:
+                err = _get_errno()
+                self._pool.append(s)
+                raise self._error(err, _DELETE, "delete", key)
+            self._pool.append(s)
+            return
         self._no_key("delete")
-        kb = self._key_buf(key)
-        err = self._elem(C.BPF_MAP_DELETE_ELEM, _addressof(kb), 0, 0)
+        err, _ = self._run(_DELETE, _SLOT_ELEM, _KEY_SIZE, key=self._key_bytes(key))
         if err:
-            raise self._error(err, C.BPF_MAP_DELETE_ELEM, "delete", key)
+            raise self._error(err, _DELETE, "delete", key)
 
     def get_next_key(self, key: Any = None) -> Any:
         """The key after ``key`` (the first key when ``key`` is None), or None at the end."""
+        if self._fast_key and (key is None or (type(key) is bytes and len(key) == self.key_size)):
+            s = self._scratch()
+            if key is None:
+                ret = _bpf(_NR, _NEXT_KEY, s.ptrs[_SLOT_FIRST], _NEXT_SIZE)
+            else:
+                s.key.raw = key
+                ret = _bpf(_NR, _NEXT_KEY, s.ptrs[_SLOT_NEXT], _NEXT_SIZE)
+            if ret < 0:
+                err = _get_errno()
+                self._pool.append(s)
+                if err == _ENOENT:
+                    return None
+                raise self._error(err, _NEXT_KEY, "get_next_key", key)
+            nxt = s.next.raw
+            self._pool.append(s)
+            return nxt
         self._no_key("get_next_key")
-        kb = self._key_buf(key) if key is not None else None
-        nb = self._KeyBuf()
-        err = self._elem(C.BPF_MAP_GET_NEXT_KEY, _addressof(kb) if kb is not None else 0,
-                         _addressof(nb), 0)
+        if key is None:
+            err, raw = self._run(_NEXT_KEY, _SLOT_FIRST, _NEXT_SIZE, out="next")
+        else:
+            err, raw = self._run(_NEXT_KEY, _SLOT_NEXT, _NEXT_SIZE, key=self._key_bytes(key),
+                                 out="next")
         if err == _ENOENT:
             return None
         if err:
-            raise self._error(err, C.BPF_MAP_GET_NEXT_KEY, "get_next_key", key)
-        return self.key_codec.decode(nb.raw[: self.key_size])
+            raise self._error(err, _NEXT_KEY, "get_next_key", key)
+        return self._key_codec.decode(raw[: self.key_size])
 
     def lookup_and_delete(self, key: Any, flags: int = 0) -> Any:
         """Return the value under ``key`` and remove it (hash maps need Linux 5.14+)."""
         self._no_key("lookup_and_delete")
-        kb = self._key_buf(key)
-        vb = self._ValBuf()
-        err = self._elem(C.BPF_MAP_LOOKUP_AND_DELETE_ELEM, _addressof(kb), _addressof(vb),
-                         _u64(flags, "flags"))
+        err, raw = self._run(_LOOKUP_AND_DELETE, _SLOT_ELEM, _ELEM_SIZE, key=self._key_bytes(key),
+                             flags=_u64(flags, "flags"), out="value")
         if err:
-            raise self._error(err, C.BPF_MAP_LOOKUP_AND_DELETE_ELEM, "lookup_and_delete", key)
-        return self._decode_value(vb.raw)
+            raise self._error(err, _LOOKUP_AND_DELETE, "lookup_and_delete", key)
+        return self._decode_value(raw)
 
     def keys(self) -> Iterator[Any]:
         """Iterate over the keys (``BPF_MAP_GET_NEXT_KEY``)."""
@@ -445,11 +655,42 @@ class Map:
 
     def items(self) -> Iterator[tuple[Any, Any]]:
         """Iterate over ``(key, value)`` pairs (keys deleted meanwhile are skipped)."""
-        for key in self.keys():
-            try:
-                yield key, self.lookup(key)
-            except KeyNotFoundError:
+        if not self._fast:
+            for key in self.keys():
+                try:
+                    yield key, self.lookup(key)
+                except KeyNotFoundError:
+                    continue
+            return
+        # Fast path: next key and its value with one scratch set per step (never held
+        # across a yield, so the caller may use the map inside the loop).
+        pool = self._pool
+        prev: bytes | None = None
+        while True:
+            s = self._scratch()
+            if prev is None:
+                ret = _bpf(_NR, _NEXT_KEY, s.ptrs[_SLOT_FIRST], _NEXT_SIZE)
+            else:
+                s.key.raw = prev
+                ret = _bpf(_NR, _NEXT_KEY, s.ptrs[_SLOT_NEXT], _NEXT_SIZE)
+            if ret < 0:
+                err = _get_errno()
+                pool.append(s)
+                if err == _ENOENT:
+                    return
+                raise self._error(err, _NEXT_KEY, "get_next_key", prev)
+            key = s.next.raw
+            if _bpf(_NR, _LOOKUP, s.ptrs[_SLOT_NEXT_VALUE], _ELEM_SIZE) < 0:
+                err = _get_errno()
+                pool.append(s)
+                if err != _ENOENT:
+                    raise self._error(err, _LOOKUP, "lookup", key)
+                prev = key  # deleted meanwhile: skip it
                 continue
+            value = s.value.raw
+            pool.append(s)
+            prev = key
+            yield key, value
 
     def __iter__(self) -> Iterator[Any]:
         return self.keys()
@@ -464,7 +705,7 @@ class Map:
         self.delete(key)
 
     def __contains__(self, key: Any) -> bool:
-        if self.type == uapi.BPF_MAP_TYPE_BLOOM_FILTER:
+        if self.type == _BLOOM_FILTER:
             return self.may_contain(key)
         try:
             self.lookup(key)
@@ -483,57 +724,51 @@ class Map:
         """Queue/stack: add ``value`` (``BPF_EXIST`` overwrites the oldest when full).
         Bloom filter: add ``value`` to the set."""
         self._keyless_only("push")
-        vb = self._value_buf(value)
-        err = self._elem(C.BPF_MAP_UPDATE_ELEM, 0, _addressof(vb), _u64(flags, "flags"))
+        err, _ = self._run(_UPDATE, _SLOT_NO_KEY, _ELEM_SIZE, value=self._value_raw(value),
+                           flags=_u64(flags, "flags"))
         if err:
-            raise self._error(err, C.BPF_MAP_UPDATE_ELEM, "push")
+            raise self._error(err, _UPDATE, "push")
 
     def pop(self) -> Any:
         """Queue/stack: remove and return the next value; KeyNotFoundError when empty."""
         self._keyless_only("pop")
-        vb = self._ValBuf()
-        err = self._elem(C.BPF_MAP_LOOKUP_AND_DELETE_ELEM, 0, _addressof(vb), 0)
+        err, raw = self._run(_LOOKUP_AND_DELETE, _SLOT_NO_KEY, _ELEM_SIZE, out="value")
         if err == _ENOENT:
             raise KeyNotFoundError(f"{self._label()}: pop: the map is empty", errno=err,
-                                   op=command_name(C.BPF_MAP_LOOKUP_AND_DELETE_ELEM))
+                                   op=command_name(_LOOKUP_AND_DELETE))
         if err:
-            raise self._error(err, C.BPF_MAP_LOOKUP_AND_DELETE_ELEM, "pop")
-        return self._decode_value(vb.raw)
+            raise self._error(err, _LOOKUP_AND_DELETE, "pop")
+        return self._decode_value(raw)
 
     def peek(self) -> Any:
         """Queue/stack: the next value without removing it; KeyNotFoundError when empty."""
         self._keyless_only("peek")
-        if self.type == uapi.BPF_MAP_TYPE_BLOOM_FILTER:
+        if self.type == _BLOOM_FILTER:
             raise InvalidArgumentError(f"{self._label()}: use may_contain(value) on a bloom filter")
-        vb = self._ValBuf()
-        err = self._elem(C.BPF_MAP_LOOKUP_ELEM, 0, _addressof(vb), 0)
+        err, raw = self._run(_LOOKUP, _SLOT_NO_KEY, _ELEM_SIZE, out="value")
         if err == _ENOENT:
             raise KeyNotFoundError(f"{self._label()}: peek: the map is empty", errno=err,
-                                   op=command_name(C.BPF_MAP_LOOKUP_ELEM))
+                                   op=command_name(_LOOKUP))
         if err:
-            raise self._error(err, C.BPF_MAP_LOOKUP_ELEM, "peek")
-        return self._decode_value(vb.raw)
+            raise self._error(err, _LOOKUP, "peek")
+        return self._decode_value(raw)
 
     def may_contain(self, value: Any) -> bool:
         """Bloom filter: False if ``value`` was certainly never added, True if it may have
         been (Linux 5.16+)."""
-        if self.type != uapi.BPF_MAP_TYPE_BLOOM_FILTER:
+        if self.type != _BLOOM_FILTER:
             raise InvalidArgumentError(f"{self._label()}: may_contain is for bloom_filter maps")
-        vb = self._value_buf(value)
-        err = self._elem(C.BPF_MAP_LOOKUP_ELEM, 0, _addressof(vb), 0)
+        err, _ = self._run(_LOOKUP, _SLOT_NO_KEY, _ELEM_SIZE, value=self._value_raw(value))
         if err == _ENOENT:
             return False
         if err:
-            raise self._error(err, C.BPF_MAP_LOOKUP_ELEM, "may_contain")
+            raise self._error(err, _LOOKUP, "may_contain")
         return True
 
     # ------------------------------------------------------------------ batch operations
 
-    def _batch_call(self, cmd: int, keys: ctypes.Array[ctypes.c_char] | None,
-                    values: ctypes.Array[ctypes.c_char] | None, count: int,
-                    in_batch: ctypes.Array[ctypes.c_char] | None,
-                    out_batch: ctypes.Array[ctypes.c_char] | None,
-                    elem_flags: int) -> tuple[int, int]:
+    def _batch_call(self, cmd: int, keys: Any, values: Any, count: int, in_batch: Any,
+                    out_batch: Any, elem_flags: int) -> tuple[int, int]:
         attr = _Batch()
         attr.map_fd = self._fd.fileno()
         attr.keys = _addressof(keys) if keys is not None else 0
@@ -545,54 +780,71 @@ class Map:
         ret, err = bpf_raw(cmd, attr, _BATCH_SIZE)
         return (err if ret < 0 else 0), int(attr.count)
 
-    def _lookup_batch(self, cmd: int, doing: str, count: int, token: bytes | None,
-                      elem_flags: int) -> BatchResult:
+    def _batch_items(self, keys: Any, values: Any, got: int) -> list[tuple[Any, Any]]:
+        """The first ``got`` (key, value) pairs of batch buffers, through the codecs."""
+        ks, vs = self.key_size, self._value_bytes
+        key_list = _split(keys, ks, got)
+        value_list = _split(values, vs, got)
+        if type(self._key_codec) is not BytesCodec:
+            key_list = [self._key_codec.decode(k) for k in key_list]
+        if not self._fast:
+            value_list = [self._decode_value(v) for v in value_list]
+        return list(zip(key_list, value_list))
+
+    def _batch_lookup(self, cmd: int, doing: str, count: int, token: bytes | None,
+                      elem_flags: int, bufs: list[Any] | None = None) -> BatchResult:
+        """One lookup(-and-delete) batch; ``bufs`` caches the buffers between calls of one
+        walk (``[count, keys, values, in_token, out_token]``)."""
         self._no_key(doing)
         _u32(count, "count")
         if count == 0:
             raise InvalidArgumentError(f"{self._label()}: {doing}: count must be at least 1")
+        elem_flags = _u64(elem_flags, "elem_flags")
         tok_size = max(self.key_size, 8)
-        TokBuf = ctypes.c_char * tok_size
-        in_batch = None
+        if bufs is not None and bufs and bufs[0] == count:
+            _, keys, values, in_batch, out_batch = bufs
+        else:
+            keys = (_c_char * (self.key_size * count))()
+            values = (_c_char * (self._value_bytes * count))()
+            in_batch = (_c_char * tok_size)()
+            out_batch = (_c_char * tok_size)()
+            if bufs is not None:
+                bufs[:] = [count, keys, values, in_batch, out_batch]
         if token is not None:
             if len(token) > tok_size:
                 raise InvalidArgumentError(f"{self._label()}: {doing}: bad batch token")
-            in_batch = TokBuf.from_buffer_copy(bytes(token).ljust(tok_size, b"\0"))
-        out_batch = TokBuf()
-        ks, vs = self.key_size, self._stride * self._ncpus
-        keys = (ctypes.c_char * (ks * count))()
-        values = (ctypes.c_char * (vs * count))()
-        err, got = self._batch_call(cmd, keys, values, count, in_batch, out_batch,
-                                    _u64(elem_flags, "elem_flags"))
+            in_batch.raw = bytes(token).ljust(tok_size, b"\0")
+        err, got = self._batch_call(cmd, keys, values, count,
+                                    in_batch if token is not None else None, out_batch, elem_flags)
         if err and err != _ENOENT:
             raise self._error(err, cmd, doing)
-        kraw, vraw = keys.raw, values.raw
-        kdec = self.key_codec.decode
-        items = [(kdec(kraw[i * ks:(i + 1) * ks]), self._decode_value(vraw[i * vs:(i + 1) * vs]))
-                 for i in range(got)]
-        return BatchResult(items, None if err == _ENOENT else out_batch.raw)
+        return BatchResult(self._batch_items(keys, values, got),
+                           None if err == _ENOENT else out_batch.raw)
 
     def lookup_batch(self, count: int = 64, token: bytes | None = None, *,
                      elem_flags: int = 0) -> BatchResult:
         """``BPF_MAP_LOOKUP_BATCH``: up to ``count`` elements, continuing after ``token``
         (None: from the start). Linux 5.6+. Hash maps raise NoSpaceError when one hash bucket
         holds more than ``count`` elements; :meth:`items_batch` grows the count by itself."""
-        return self._lookup_batch(C.BPF_MAP_LOOKUP_BATCH, "lookup_batch", count, token, elem_flags)
+        return self._batch_lookup(_LOOKUP_BATCH, "lookup_batch", count, token, elem_flags)
 
     def lookup_and_delete_batch(self, count: int = 64, token: bytes | None = None, *,
                                 elem_flags: int = 0) -> BatchResult:
         """``BPF_MAP_LOOKUP_AND_DELETE_BATCH``: like :meth:`lookup_batch`, removing what it
         returns (hash maps only)."""
-        return self._lookup_batch(C.BPF_MAP_LOOKUP_AND_DELETE_BATCH, "lookup_and_delete_batch",
+        return self._batch_lookup(_LOOKUP_AND_DELETE_BATCH, "lookup_and_delete_batch",
                                   count, token, elem_flags)
 
     def items_batch(self, batch_size: int = 256, *, delete: bool = False) -> Iterator[tuple[Any, Any]]:
         """Every ``(key, value)`` through batch lookups (removing them with ``delete=True``)."""
+        cmd, doing = ((_LOOKUP_AND_DELETE_BATCH, "lookup_and_delete_batch") if delete
+                      else (_LOOKUP_BATCH, "lookup_batch"))
         token: bytes | None = None
         size = batch_size
+        bufs: list[Any] = []  # one set of buffers for the whole walk
         while True:
             try:
-                res = (self.lookup_and_delete_batch if delete else self.lookup_batch)(size, token)
+                res = self._batch_lookup(cmd, doing, size, token, 0, bufs)
             except NoSpaceError:
                 if size >= max(self.max_entries, 1):
                     raise
@@ -602,6 +854,12 @@ class Map:
             if res.token is None:
                 return
             token = res.token
+
+    def _keys_blob(self, keys: Sequence[Any]) -> bytearray:
+        ks = self.key_size
+        if self._fast_key and all(type(k) is bytes and len(k) == ks for k in keys):
+            return bytearray(b"".join(keys))
+        return bytearray(b"".join(bytes(self._key_bytes(k)) for k in keys))
 
     def update_batch(self, keys: Sequence[Any], values: Sequence[Any], *, flags: int = 0) -> int:
         """``BPF_MAP_UPDATE_BATCH``: store ``values[i]`` under ``keys[i]``; returns the count
@@ -613,15 +871,19 @@ class Map:
         n = len(keys)
         if n == 0:
             return 0
-        kbuf = b"".join(bytes(self.key_codec.encode(k)) for k in keys)
-        vbuf = b"".join(self._value_buf(v).raw for v in values)
-        kb = (ctypes.c_char * len(kbuf)).from_buffer_copy(kbuf)
-        vb = (ctypes.c_char * len(vbuf)).from_buffer_copy(vbuf)
-        err, got = self._batch_call(C.BPF_MAP_UPDATE_BATCH, kb, vb, _u32(n, "count"), None, None,
+        kblob = self._keys_blob(keys)
+        vs = self.value_size
+        if self._fast and all(type(v) is bytes and len(v) == vs for v in values):
+            vblob = bytearray(b"".join(values))
+        else:
+            vblob = bytearray(b"".join(bytes(self._value_raw(v)) for v in values))
+        kb = (_c_char * len(kblob)).from_buffer(kblob)
+        vb = (_c_char * len(vblob)).from_buffer(vblob)
+        err, got = self._batch_call(_UPDATE_BATCH, kb, vb, _u32(n, "count"), None, None,
                                     _u64(flags, "flags"))
         if err:
             progress = f" ({got} of {n} done)" if got < n else ""
-            raise self._error(err, C.BPF_MAP_UPDATE_BATCH, f"update_batch{progress}")
+            raise self._error(err, _UPDATE_BATCH, f"update_batch{progress}")
         return got
 
     def delete_batch(self, keys: Sequence[Any], *, flags: int = 0) -> int:
@@ -631,14 +893,14 @@ class Map:
         n = len(keys)
         if n == 0:
             return 0
-        kbuf = b"".join(bytes(self.key_codec.encode(k)) for k in keys)
-        kb = (ctypes.c_char * len(kbuf)).from_buffer_copy(kbuf)
-        err, got = self._batch_call(C.BPF_MAP_DELETE_BATCH, kb, None, _u32(n, "count"), None, None,
+        kblob = self._keys_blob(keys)
+        kb = (_c_char * len(kblob)).from_buffer(kblob)
+        err, got = self._batch_call(_DELETE_BATCH, kb, None, _u32(n, "count"), None, None,
                                     _u64(flags, "flags"))
         if err:
             progress = f" ({got} of {n} deleted)" if got < n else ""
             raise error_from_errno(err, f"{self._label()}: delete_batch{progress}",
-                                   op=command_name(C.BPF_MAP_DELETE_BATCH),
+                                   op=command_name(_DELETE_BATCH),
                                    cls=KeyNotFoundError if err == _ENOENT else None)
         return got
 
@@ -648,9 +910,9 @@ class Map:
         """``BPF_MAP_FREEZE``: make the map read-only for user space for good (Linux 5.2+)."""
         attr = _Elem()
         attr.map_fd = self._fd.fileno()
-        ret, err = bpf_raw(C.BPF_MAP_FREEZE, attr, 4)
+        ret, err = bpf_raw(_FREEZE, attr, 4)
         if ret < 0:
-            raise self._error(err, C.BPF_MAP_FREEZE, "freeze")
+            raise self._error(err, _FREEZE, "freeze")
 
     def pin(self, path: str) -> None:
         """Pin the map at ``path`` (in a mounted bpffs) so that it outlives this process."""

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import ctypes
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from pybpf.sys import uapi
 from pybpf.sys.commands import get_info
 from pybpf.sys.fdinfo import read_fdinfo
 from pybpf.sys.names import prog_type_name
+from pybpf.sys.record import Record, field_spec
 
 __all__ = ["ProgramInfo", "query_prog_info", "query_prog_map_ids", "boot_to_wallclock"]
 
 
-@dataclass(frozen=True)
-class ProgramInfo:
+class ProgramInfo(Record):
     """A snapshot of ``struct bpf_prog_info`` (field names as in C), with the arrays the kernel
     can return already fetched: ``xlated_insns`` and ``jited_insns`` as raw bytes,
     ``map_ids``, ``jited_ksyms``, ``jited_func_lens``, ``func_info``/``line_info`` records as
@@ -54,7 +53,7 @@ class ProgramInfo:
     xlated_insns: bytes = b""
     jited_insns: bytes = b""
     memlock: int | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    extra: dict[str, str] = field_spec(default_factory=dict, compare=False, repr=False)
 
     @property
     def type_name(self) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from pybpf.errors import (
@@ -23,17 +22,34 @@ from pybpf.errors import (
 from pybpf.maps.map import _fd_of, _u32, check_object_name
 from pybpf.programs.info import ProgramInfo, query_prog_info
 from pybpf.sys import uapi
-from pybpf.sys.commands import attr_size, enable_stats, get_fd_by_id, obj_get, obj_pin
+from pybpf.sys.commands import attr_size, enable_stats, get_fd_by_id, obj_get, obj_pin, struct_of
 from pybpf.sys.fd import FD
 from pybpf.sys.names import parse_attach_type, parse_prog_type, prog_type_name
-from pybpf.sys.syscall import bpf_raw, command_name
+from pybpf.sys.record import Record
+from pybpf.sys.syscall import NR_BPF, bpf_raw, bpf_syscall, command_name
 
 __all__ = ["Program", "TestRunResult", "enable_stats", "instructions_bytes",
            "LOG_BUF_SIZE", "LOG_BUF_MAX"]
 
-C = uapi.bpf_cmd
+_CMD = dict(uapi.enum_members("bpf_cmd"))
+_PROG_LOAD = _CMD["BPF_PROG_LOAD"]
+_TEST_RUN = _CMD["BPF_PROG_TEST_RUN"]
 _Load = uapi.bpf_attr_prog_load
 _Test = uapi.bpf_attr_test
+_TEST_SIZE = ctypes.sizeof(_Test)
+#: bpf_attr.test as one struct.Struct: writing 15 fields with one call instead of 15 ctypes
+#: attribute stores, reading the outputs (retval, data_size_out, duration, ctx_size_out) back.
+_TEST_ATTR = struct_of(_Test, ("prog_fd", "retval", "data_size_in", "data_size_out", "data_in",
+                               "data_out", "repeat", "duration", "ctx_size_in", "ctx_size_out",
+                               "ctx_in", "ctx_out", "flags", "cpu", "batch_size"))
+_TEST_OUT = struct_of(_Test, ("retval", "data_size_out", "duration", "ctx_size_out"))
+_U32_MAX = (1 << 32) - 1
+_c_char = ctypes.c_char
+_addressof = ctypes.addressof
+_byref = ctypes.byref
+_get_errno = ctypes.get_errno
+_bpf = bpf_syscall
+_NR = NR_BPF
 
 #: First verifier log buffer (libbpf's BPF_LOG_BUF_SIZE: UINT32_MAX >> 8).
 LOG_BUF_SIZE = (1 << 32) - 1 >> 8
@@ -41,11 +57,9 @@ LOG_BUF_SIZE = (1 << 32) - 1 >> 8
 LOG_BUF_MAX = (1 << 32) - 1 >> 2
 _EAGAIN_RETRIES = 5
 #: Program types whose BPF_PROG_TEST_RUN refuses an output context.
-_NO_CTX_OUT = frozenset({
-    uapi.BPF_PROG_TYPE_RAW_TRACEPOINT, uapi.BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE,
-    uapi.BPF_PROG_TYPE_TRACING, uapi.BPF_PROG_TYPE_SYSCALL, uapi.BPF_PROG_TYPE_STRUCT_OPS,
-    uapi.BPF_PROG_TYPE_LSM,
-})
+_PROG_TYPES = dict(uapi.enum_members("bpf_prog_type"))
+_NO_CTX_OUT = frozenset(_PROG_TYPES[f"BPF_PROG_TYPE_{name}"] for name in (
+    "RAW_TRACEPOINT", "RAW_TRACEPOINT_WRITABLE", "TRACING", "SYSCALL", "STRUCT_OPS", "LSM"))
 _ENOSPC = 28
 _EAGAIN = 11
 
@@ -73,8 +87,7 @@ def instructions_bytes(insns: Any) -> bytes:
     return raw
 
 
-@dataclass(frozen=True)
-class TestRunResult:
+class TestRunResult(Record):
     """What ``BPF_PROG_TEST_RUN`` reports: the program's return value, the average duration
     per run in nanoseconds, and the output packet/context."""
 
@@ -82,6 +95,29 @@ class TestRunResult:
     duration: int
     data_out: bytes
     ctx_out: bytes
+
+    __slots__ = ("retval", "duration", "data_out", "ctx_out", "__weakref__")
+
+
+def _result_maker() -> Any:
+    """TestRunResult(retval, duration, data_out, ctx_out) for the test-run loop: filling the
+    slots through their descriptors costs half of the generic constructor."""
+    new = object.__new__
+    set_retval, set_duration, set_data, set_ctx = (
+        getattr(TestRunResult, name).__set__ for name in TestRunResult._fields)
+
+    def make(retval: int, duration: int, data_out: bytes, ctx_out: bytes) -> TestRunResult:
+        r = new(TestRunResult)
+        set_retval(r, retval)
+        set_duration(r, duration)
+        set_data(r, data_out)
+        set_ctx(r, ctx_out)
+        return r
+
+    return make
+
+
+_make_result = _result_maker()
 
 
 class Program:
@@ -97,6 +133,7 @@ class Program:
         self.pinned_path: str | None = None
         #: The verifier log when a log was requested (``log_level`` > 0) and the load worked.
         self.verifier_log = verifier_log
+        self._run_pool: list[_RunScratch] = []  # see test_run
         fd.what = self._label()
 
     # ------------------------------------------------------------------ loading
@@ -328,53 +365,118 @@ class Program:
         of ``ctx_in``, except for program types whose test run has no output context. ``flags`` ``BPF_F_TEST_RUN_ON_CPU``
         with ``cpu`` runs it on that CPU (raw_tracepoint programs).
         """
-        label = self._label()
-        data = bytes(data_in)
-        ctx = bytes(ctx_in) if ctx_in is not None else b""
-        out_size = _u32(data_size_out, f"{label}: data_size_out") if data_size_out is not None \
-            else (len(data) + 256 if data else 0)
-        if ctx_size_out is not None:
-            ctx_out_size = _u32(ctx_size_out, f"{label}: ctx_size_out")
+        data = data_in if type(data_in) is bytes else bytes(data_in)
+        ctx = b"" if ctx_in is None else ctx_in if type(ctx_in) is bytes else bytes(ctx_in)
+        if data_size_out is None:
+            out_size = len(data) + 256 if data else 0
         else:
-            ctx_out_size = 0 if int(self.type) in _NO_CTX_OUT else len(ctx)
-        _u32(repeat, f"{label}: repeat")
-        for _attempt in range(4):
-            din = ctypes.create_string_buffer(data, max(len(data), 1))
-            dout = ctypes.create_string_buffer(max(out_size, 1))
-            cin = ctypes.create_string_buffer(ctx, max(len(ctx), 1))
-            cout = ctypes.create_string_buffer(max(ctx_out_size, 1))
-            attr = _Test()
-            attr.prog_fd = self.fileno()
-            attr.data_size_in = len(data)
-            attr.data_in = ctypes.addressof(din) if data else 0
-            attr.data_size_out = out_size
-            attr.data_out = ctypes.addressof(dout) if out_size else 0
-            attr.ctx_size_in = len(ctx)
-            attr.ctx_in = ctypes.addressof(cin) if ctx else 0
-            attr.ctx_size_out = ctx_out_size
-            attr.ctx_out = ctypes.addressof(cout) if ctx_out_size else 0
-            attr.repeat = repeat
-            attr.flags = _u32(flags, f"{label}: flags")
-            attr.cpu = _u32(cpu, f"{label}: cpu")
-            attr.batch_size = _u32(batch_size, f"{label}: batch_size")
-            ret, err = bpf_raw(C.BPF_PROG_TEST_RUN, attr, ctypes.sizeof(attr))
-            if ret < 0 and err == _ENOSPC and data_size_out is None and \
-                    attr.data_size_out > out_size:
-                out_size = attr.data_size_out  # the kernel says how much it needs
-                continue
-            if ret < 0 and err == _ENOSPC and ctx_size_out is None and \
-                    attr.ctx_size_out > ctx_out_size:
-                ctx_out_size = attr.ctx_size_out
-                continue
-            if ret < 0:
-                raise error_from_errno(err, f"{label}: test run", op=command_name(C.BPF_PROG_TEST_RUN))
-            return TestRunResult(
-                retval=int(attr.retval),
-                duration=int(attr.duration),
-                data_out=dout.raw[: min(attr.data_size_out, out_size)] if out_size else b"",
-                ctx_out=cout.raw[: min(attr.ctx_size_out, ctx_out_size)] if ctx_out_size else b"",
-            )
-        raise NoSpaceError(f"{label}: test run output keeps growing", op=command_name(C.BPF_PROG_TEST_RUN))
+            out_size = self._arg_u32(data_size_out, "data_size_out")
+        if ctx_size_out is not None:
+            ctx_out_size = self._arg_u32(ctx_size_out, "ctx_size_out")
+        else:
+            ctx_out_size = len(ctx) if ctx and self.type not in _NO_CTX_OUT else 0
+        if repeat or flags or cpu or batch_size or type(repeat) is not int:
+            repeat = self._arg_u32(repeat, "repeat")
+            flags = self._arg_u32(flags, "flags")
+            cpu = self._arg_u32(cpu, "cpu")
+            batch_size = self._arg_u32(batch_size, "batch_size")
+        fd = self._fd.fileno()
+        pool = self._run_pool
+        try:
+            s = pool.pop()
+        except IndexError:
+            s = _RunScratch()
+        try:
+            # The kernel only reads the inputs: one copy each into pooled ctypes memory.
+            din = cin = 0
+            if data:
+                if len(data) > s.din_size:
+                    s.grow(0, len(data))
+                s.din.raw = data
+                din = s.din_addr
+            if ctx:
+                if len(ctx) > s.cin_size:
+                    s.grow(2, len(ctx))
+                s.cin.raw = ctx
+                cin = s.cin_addr
+            retries = 0
+            while True:
+                if out_size > s.dout_size:
+                    s.grow(1, out_size)
+                if ctx_out_size > s.cout_size:
+                    s.grow(3, ctx_out_size)
+                _TEST_ATTR.pack_into(s.attr, 0, fd, 0, len(data), out_size, din,
+                                     s.dout_addr if out_size else 0, repeat, 0, len(ctx),
+                                     ctx_out_size, cin, s.cout_addr if ctx_out_size else 0,
+                                     flags, cpu, batch_size)
+                if _bpf(_NR, _TEST_RUN, s.ptr, _TEST_SIZE) >= 0:
+                    retval, got_out, duration, got_ctx = _TEST_OUT.unpack_from(s.attr)
+                    return _make_result(
+                        retval,
+                        duration,
+                        s.dout.raw[: min(got_out, out_size)] if out_size else b"",
+                        s.cout.raw[: min(got_ctx, ctx_out_size)] if ctx_out_size else b"",
+                    )
+                err = _get_errno()
+                _, got_out, _, got_ctx = _TEST_OUT.unpack_from(s.attr)
+                if err == _ENOSPC and data_size_out is None and got_out > out_size:
+                    out_size = got_out  # the kernel says how much it needs
+                elif err == _ENOSPC and ctx_size_out is None and got_ctx > ctx_out_size:
+                    ctx_out_size = got_ctx
+                else:
+                    raise error_from_errno(err, f"{self._label()}: test run",
+                                           op=command_name(_TEST_RUN))
+                retries += 1
+                if retries == 4:
+                    raise NoSpaceError(f"{self._label()}: test run output keeps growing",
+                                       op=command_name(_TEST_RUN))
+        finally:
+            pool.append(s)
+
+    def _arg_u32(self, value: Any, name: str) -> int:
+        if type(value) is int and 0 <= value <= _U32_MAX:
+            return value
+        return _u32(value, f"{self._label()}: {name}")
+
+
+class _RunScratch:
+    """A test run's bpf_attr and its four buffers (data in/out, context in/out), kept by the
+    program in a pool (as the map element buffers: popped and appended back, so threads
+    never share one) and grown when a run needs more room."""
+
+    __slots__ = ("attr", "ptr", "din", "din_addr", "din_size", "dout", "dout_addr", "dout_size",
+                 "cin", "cin_addr", "cin_size", "cout", "cout_addr", "cout_size")
+    din: Any
+    dout: Any
+    cin: Any
+    cout: Any
+    din_addr: int
+    dout_addr: int
+    cin_addr: int
+    cout_addr: int
+    din_size: int
+    dout_size: int
+    cin_size: int
+    cout_size: int
+
+    def __init__(self) -> None:
+        self.attr = (_c_char * _TEST_SIZE)()
+        self.ptr = ctypes.c_void_p(_addressof(self.attr))
+        for slot in range(4):
+            self.grow(slot, 0)
+
+    _SLOTS = (("din", "din_addr", "din_size"), ("dout", "dout_addr", "dout_size"),
+              ("cin", "cin_addr", "cin_size"), ("cout", "cout_addr", "cout_size"))
+
+    def grow(self, slot: int, size: int) -> None:
+        """Replace buffer ``slot`` (0 data in, 1 data out, 2 ctx in, 3 ctx out) by one of at
+        least ``size`` bytes (at least 512: most packets and contexts fit the first one)."""
+        size = max(size, 512)
+        arr = (_c_char * size)()
+        buf, addr, cap = self._SLOTS[slot]
+        setattr(self, buf, arr)
+        setattr(self, addr, _addressof(arr))
+        setattr(self, cap, size)
 
 
 def _load_with_log(attr: Any, size: int, log_level: int, log_size: int | None,
@@ -400,7 +502,7 @@ def _load_with_log(attr: Any, size: int, log_level: int, log_size: int | None,
             attr.log_buf = 0
         log_size_needed = attr_size(_Load, "log_true_size")
         call_size = max(size, log_size_needed) if level else size
-        fd, err = bpf_raw(C.BPF_PROG_LOAD, attr, call_size)
+        fd, err = bpf_raw(_PROG_LOAD, attr, call_size)
         if fd >= 0:
             log = _log_text(log_buf) if level else ""
             return fd, log, False
@@ -424,8 +526,8 @@ def _load_with_log(attr: Any, size: int, log_level: int, log_size: int | None,
             msg += f": {hint}"
         if log.strip():
             raise VerifierError(msg + " was refused by the verifier", log, errno=err,
-                                op=command_name(C.BPF_PROG_LOAD), truncated=truncated)
-        raise error_from_errno(err, msg, op=command_name(C.BPF_PROG_LOAD))
+                                op=command_name(_PROG_LOAD), truncated=truncated)
+        raise error_from_errno(err, msg, op=command_name(_PROG_LOAD))
 
 
 def _log_text(buf: ctypes.Array[ctypes.c_char] | None) -> str:

@@ -3,16 +3,21 @@
 ``bpf()`` per architecture (:func:`bpf`), the ``bpf_attr`` layouts and BPF enums generated
 from the kernel's BTF (:mod:`pybpf.sys.uapi`), ``perf_event_open``, errno → :mod:`pybpf.errors`,
 :class:`FD` ownership, RLIMIT_MEMLOCK handling and the possible-CPU list.
+
+The names below are imported from their modules on first use, so that importing one
+submodule (``from pybpf.sys import uapi``) does not load the others.
 """
 
 from __future__ import annotations
 
-from pybpf.sys.cpus import num_possible_cpus, online_cpus, parse_cpu_list, possible_cpus
-from pybpf.sys.fd import FD
-from pybpf.sys.perf import perf_event_ioctl, perf_event_open
-from pybpf.sys.probe import probe_bpf_syscall
-from pybpf.sys.rlimit import ensure_memlock_rlimit, kernel_uses_memcg
-from pybpf.sys.syscall import SYSCALL_NUMBERS, bpf, bpf_raw, command_name, syscall_numbers
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.sys.cpus import num_possible_cpus, online_cpus, parse_cpu_list, possible_cpus
+    from pybpf.sys.fd import FD
+    from pybpf.sys.perf import perf_event_ioctl, perf_event_open
+    from pybpf.sys.probe import probe_bpf_syscall
+    from pybpf.sys.rlimit import ensure_memlock_rlimit, kernel_uses_memcg
+    from pybpf.sys.syscall import SYSCALL_NUMBERS, bpf, bpf_raw, command_name, syscall_numbers
 
 __all__ = [
     "FD",
@@ -31,3 +36,30 @@ __all__ = [
     "probe_bpf_syscall",
     "syscall_numbers",
 ]
+
+#: exported name -> the submodule defining it
+_LAZY = {
+    "FD": "fd",
+    "SYSCALL_NUMBERS": "syscall", "bpf": "syscall", "bpf_raw": "syscall",
+    "command_name": "syscall", "syscall_numbers": "syscall",
+    "ensure_memlock_rlimit": "rlimit", "kernel_uses_memcg": "rlimit",
+    "num_possible_cpus": "cpus", "online_cpus": "cpus", "parse_cpu_list": "cpus",
+    "possible_cpus": "cpus",
+    "perf_event_ioctl": "perf", "perf_event_open": "perf",
+    "probe_bpf_syscall": "probe",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:  # submodules not imported yet are found by the import system
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+import struct
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from pybpf.errors import InvalidArgumentError, NotFoundError, error_from_errno
@@ -24,6 +26,7 @@ from pybpf.sys.syscall import bpf, bpf_raw, command_name
 
 __all__ = [
     "attr_size",
+    "struct_of",
     "cstr",
     "obj_pin",
     "obj_get",
@@ -45,7 +48,9 @@ __all__ = [
     "OBJECT_KINDS",
 ]
 
-C = uapi.bpf_cmd
+#: The bpf() command numbers by name (plain ints: building the bpf_cmd enum is not needed
+#: to make a call; error messages name commands through command_name()).
+C: Any = SimpleNamespace(**dict(uapi.enum_members("bpf_cmd")))
 T = TypeVar("T", bound=ctypes.Structure)
 
 
@@ -53,6 +58,23 @@ def attr_size(cls: Any, last_field: str) -> int:
     """``offsetofend(cls, last_field)``: the bytes of ``cls`` up to and including that field."""
     f = getattr(cls, last_field)
     return int(f.offset + f.size)
+
+
+def struct_of(cls: Any, fields: tuple[str, ...]) -> struct.Struct:
+    """A ``struct.Struct`` packing ``fields`` of ctypes structure ``cls`` at their offsets
+    (native byte order, explicit padding), for filling or reading a whole attr in one call."""
+    codes = {1: "B", 2: "H", 4: "I", 8: "Q"}
+    fmt = ["="]
+    pos = 0
+    for name in fields:
+        f = getattr(cls, name)
+        if f.offset < pos or f.size not in codes:
+            raise ValueError(f"{cls.__name__}.{name}: cannot pack at offset {f.offset}")
+        if f.offset > pos:
+            fmt.append(f"{f.offset - pos}x")
+        fmt.append(codes[f.size])
+        pos = f.offset + f.size
+    return struct.Struct("".join(fmt))
 
 
 def cstr(text: str | bytes) -> ctypes.Array[ctypes.c_char]:

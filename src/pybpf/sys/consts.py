@@ -8,7 +8,7 @@ tests compare them with the installed C headers.
 
 from __future__ import annotations
 
-import platform
+import os
 
 __all__ = [
     # sizes
@@ -98,7 +98,7 @@ PERF_FLAG_FD_CLOEXEC = 1 << 3
 
 # ioctl number encoding: (direction bits, size bits) differ on powerpc and mips.
 _IOC_NONE, _IOC_WRITE, _IOC_READ, _IOC_SIZEBITS = (
-    (1, 4, 2, 13) if platform.machine().startswith(("ppc", "powerpc", "mips")) else (0, 1, 2, 14))
+    (1, 4, 2, 13) if os.uname().machine.startswith(("ppc", "powerpc", "mips")) else (0, 1, 2, 14))
 
 
 def ioc(direction: str, type_char: str, nr: int, size: int) -> int:

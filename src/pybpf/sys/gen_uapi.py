@@ -16,6 +16,12 @@ the kernel's comments give them: ``map_create``, ``map_elem``, ``prog_load``, ``
 ``prog_attach``, ``get_id``, ``btf_load``. Other anonymous structs and unions are promoted
 into their parent with ctypes' ``_anonymous_``, so ``attr.link_create.target_btf_id`` works as
 in C.
+
+The committed module is written in the lazy form: every enum and layout as a small text table
+(one member or field a line) that :mod:`pybpf.sys.uapi_lazy` turns into the class on first
+access, so that importing the module costs a fraction of a millisecond instead of building
+~750 enum members and ~80 ctypes classes. ``generate(source, lazy=False)`` writes the same
+model as class statements run at import (the form the tests compare the lazy one with).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
+from pybpf.sys.uapi_lazy import SCALARS
+
 __all__ = [
     "CType",
     "CMember",
@@ -36,6 +44,7 @@ __all__ = [
     "GenerationError",
     "generate",
     "verify_layout",
+    "Layout",
     "STRUCTS",
     "ENUMS",
     "ANON_ENUMS",
@@ -260,12 +269,6 @@ def _size_of(t: CType) -> int:
     return t.size
 
 
-def _int_ctype(size: int, signed: bool) -> str:
-    if size not in (1, 2, 4, 8):
-        raise GenerationError(f"no ctypes integer of {size} bytes")
-    return f"ctypes.c_{'' if signed else 'u'}int{size * 8}"
-
-
 def _py_name(name: str) -> str:
     return name + "_" if keyword.iskeyword(name) else name
 
@@ -281,26 +284,50 @@ def _member_names(t: CType) -> set[str]:
     return out
 
 
+@dataclass
+class Layout:
+    """One ctypes class to write: ``fields`` are ``(name, type spec, bit size or 0)``.
+
+    Type specs are the :mod:`pybpf.sys.uapi_lazy` table syntax: ``u32``, ``s64``, ``char``,
+    ``bool``, another layout's name, with C array dimensions (``char[16]``)."""
+
+    name: str
+    kind: str  # struct or union
+    doc: str
+    anonymous: list[str]
+    fields: list[tuple[str, str, int]]
+
+
+def _spec_expr(spec: str) -> str:
+    """The ctypes expression for a type spec (the eager rendering)."""
+    base, _, dims = spec.partition("[")
+    expr = f"ctypes.{SCALARS[base]}" if base in SCALARS else base
+    for n in reversed(dims.rstrip("]").split("][") if dims else []):
+        expr = f"({expr} * {n})"
+    return expr
+
+
 class _Emitter:
     def __init__(self) -> None:
-        self.chunks: list[str] = []
         self.done: dict[int, str] = {}  # id(CType) of named composites -> class name
+        self.layouts: list[Layout] = []  # in dependency order: contained classes first
         self.classes: list[tuple[str, CType, list[str]]] = []
 
-    def type_expr(self, t: CType, owner: str, member: str) -> str:
+    def type_spec(self, t: CType, owner: str, member: str) -> str:
         if t.kind == "int":
             if t.is_bool:
-                return "ctypes.c_bool"
+                return "bool"
             if t.is_char and t.size == 1:
-                return "ctypes.c_char"
-            return _int_ctype(t.size, t.signed)
+                return "char"
+            return _int_spec(t.size, t.signed)
         if t.kind == "enum":
-            return _int_ctype(t.size, t.signed)
+            return _int_spec(t.size, t.signed)
         if t.kind == "ptr":
-            return "ctypes.c_uint64"
+            return "u64"
         if t.kind == "array":
             assert t.elem is not None
-            return f"({self.type_expr(t.elem, owner, member)} * {t.nelems})"
+            base, sep, dims = self.type_spec(t.elem, owner, member).partition("[")
+            return f"{base}[{t.nelems}]" + (sep + dims if sep else "")
         if t.kind in ("struct", "union"):
             if t.name:
                 return self.composite(t, t.name)
@@ -315,7 +342,7 @@ class _Emitter:
         self.done[key] = cls_name
         is_union = t.kind == "union"
         names_for_anon = ANON_MEMBER_NAMES.get(t.name, {}) if t.name else {}
-        fields: list[str] = []
+        fields: list[tuple[str, str, int]] = []
         fieldnames: list[str] = []
         anonymous: list[str] = []
         cur = 0  # next free byte in natural layout (structs)
@@ -337,12 +364,11 @@ class _Emitter:
                 else:
                     fname = chosen
             fieldnames.append(fname)
-            expr = self.type_expr(mt, cls_name, fname.lstrip("_"))
+            spec = self.type_spec(mt, cls_name, fname.lstrip("_"))
             if is_union:
                 if m.bit_offset != 0:
                     raise GenerationError(f"{cls_name}.{fname}: union member at bit {m.bit_offset}")
-                fields.append(f"(\"{fname}\", {expr})" if not m.bit_size
-                              else f"(\"{fname}\", {expr}, {m.bit_size})")
+                fields.append((fname, spec, m.bit_size))
                 continue
             if m.bit_size:
                 unit = _size_of(mt)
@@ -350,13 +376,13 @@ class _Emitter:
                 if start >= unit_end:  # a new storage unit
                     natural = -(-cur // unit) * unit
                     if natural < start:
-                        fields.append(f"(\"_pad{pads}\", ctypes.c_uint8 * {start - cur})")
+                        fields.append((f"_pad{pads}", f"u8[{start - cur}]", 0))
                         pads += 1
                     elif natural > start:
                         raise GenerationError(f"{cls_name}.{fname}: bitfield unit before natural place")
                     unit_end = start + unit
                     cur = unit_end
-                fields.append(f"(\"{fname}\", {expr}, {m.bit_size})")
+                fields.append((fname, spec, m.bit_size))
                 continue
             unit_end = -1
             if m.bit_offset % 8:
@@ -364,37 +390,35 @@ class _Emitter:
             off = m.bit_offset // 8
             natural = -(-cur // _align_of(mt)) * _align_of(mt)
             if natural < off:
-                fields.append(f"(\"_pad{pads}\", ctypes.c_uint8 * {off - cur})")
+                fields.append((f"_pad{pads}", f"u8[{off - cur}]", 0))
                 pads += 1
             elif natural > off:
                 raise GenerationError(
                     f"{cls_name}.{fname}: BTF offset {off} is before its natural offset {natural}")
-            fields.append(f"(\"{fname}\", {expr})")
+            fields.append((fname, spec, 0))
             cur = off + _size_of(mt)
         align = _align_of(t) if t.members else 1
         if is_union:
             natural_size = max([_size_of(m.type) for m in t.members] or [0])
             natural_size = -(-natural_size // align) * align
             if natural_size < t.size:
-                fields.append(f"(\"_pad{pads}\", ctypes.c_uint8 * {t.size})")
+                fields.append((f"_pad{pads}", f"u8[{t.size}]", 0))
         else:
             natural_size = -(-cur // align) * align
             if natural_size < t.size:
-                fields.append(f"(\"_pad{pads}\", ctypes.c_uint8 * {t.size - cur})")
+                fields.append((f"_pad{pads}", f"u8[{t.size - cur}]", 0))
             elif natural_size > t.size:
                 raise GenerationError(f"{cls_name}: natural size {natural_size} > BTF size {t.size}")
-        base = "ctypes.Union" if is_union else "ctypes.Structure"
         c_name = f"{t.kind} {t.name}" if t.name else f"anonymous {t.kind}"
-        lines = [f"class {cls_name}({base}):",
-                 f"    \"\"\"``{c_name}`` ({t.size} bytes).\"\"\"", ""]
-        if anonymous:
-            lines.append(f"    _anonymous_ = ({', '.join(repr(a) for a in anonymous)},)")
-        lines.append("    _fields_ = [")
-        lines.extend(f"        {f}," for f in fields)
-        lines.append("    ]")
-        self.chunks.append("\n".join(lines) + "\n")
+        self.layouts.append(Layout(cls_name, t.kind, f"``{c_name}`` ({t.size} bytes).", anonymous, fields))
         self.classes.append((cls_name, t, fieldnames))
         return cls_name
+
+
+def _int_spec(size: int, signed: bool) -> str:
+    if size not in (1, 2, 4, 8):
+        raise GenerationError(f"no ctypes integer of {size} bytes")
+    return f"{'s' if signed else 'u'}{size * 8}"
 
 
 def _private(name: str) -> bool:
@@ -402,45 +426,28 @@ def _private(name: str) -> bool:
     return name.startswith("__")
 
 
-def _enum_lines(cls: str, base: str, doc: str, values: list[tuple[str, int]]) -> str:
-    lines = [f"class {cls}(enum.{base}):", f"    \"\"\"{doc}\"\"\"", ""]
-    lines.extend(f"    {n} = {v}" for n, v in values if not _private(n))
-    return "\n".join(lines) + "\n"
+@dataclass
+class _Model:
+    """Everything the module holds, independent of how it is written out."""
+
+    release: str
+    #: (class name, IntEnum or IntFlag, docstring, members in BTF order)
+    enums: list[tuple[str, str, str, list[tuple[str, int]]]] = field(default_factory=list)
+    #: enum members at module level: (name, value, owning enum class; "" if private)
+    module_names: list[tuple[str, int, str]] = field(default_factory=list)
+    #: other anonymous BPF_F_* enums' members: plain constants
+    constants: list[tuple[str, int]] = field(default_factory=list)
+    layouts: list[Layout] = field(default_factory=list)
+    classes: list[tuple[str, CType, list[str]]] = field(default_factory=list)
 
 
-HEADER = '''"""BPF UAPI layouts and enums of the running kernel, generated from its BTF.
-
-Generated by ``python -m pybpf.sys.gen_uapi`` from the BTF of Linux {release}.
-Do not edit: regenerate instead. Struct and union classes are ctypes layouts with the
-kernel's offsets; enums keep the kernel's member names.
-"""
-
-# fmt: off
-# flake8: noqa
-from __future__ import annotations
-
-import ctypes
-import enum
-
-KERNEL_RELEASE = {release!r}
-'''
-
-
-def generate(source: TypeSource) -> str:
-    """The text of the uapi module for the types in ``source``."""
-    out = [HEADER.format(release=source.release)]
-    names: list[str] = []
-    # Enums.
-    out.append("\n# ---- enums " + "-" * 80 + "\n")
-    enum_classes: list[str] = []
-    enum_values: dict[str, list[tuple[str, int]]] = {}
+def _collect(source: TypeSource) -> _Model:
+    model = _Model(source.release)
     for name, base in ENUMS:
         t = source.named("enum", name)
         if t is None:
             raise GenerationError(f"enum {name} not found in the kernel BTF")
-        out.append("\n" + _enum_lines(name, base, f"``enum {name}``.", t.values))
-        enum_classes.append(name)
-        enum_values[name] = t.values
+        model.enums.append((name, base, f"``enum {name}``.", t.values))
     constants: list[tuple[str, int]] = []
     seen_anon: set[str] = set()
     for t in source.anonymous_enums():
@@ -452,45 +459,125 @@ def generate(source: TypeSource) -> str:
                 continue
             seen_anon.add(cls)
             doc = f"Anonymous enum of {', '.join(member_names[:2])}{', ...' if len(member_names) > 2 else ''}."
-            out.append("\n" + _enum_lines(cls, base, doc, t.values))
-            enum_classes.append(cls)
-            enum_values[cls] = t.values
+            model.enums.append((cls, base, doc, t.values))
         elif member_names and all(n.startswith(ANON_CONSTANT_PREFIX) for n in member_names):
             constants.extend(t.values)
     missing = {v[0] for v in ANON_ENUMS.values()} - seen_anon
     if missing:
         raise GenerationError(f"anonymous enums not found in the kernel BTF: {sorted(missing)}")
-    out.append("\n# Every enum member at module level, as in C.\n")
     seen_members: set[str] = set()
-    for cls in enum_classes:
-        for n, v in enum_values[cls]:
+    for cls, _, _, values in model.enums:
+        for n, v in values:
             if n not in seen_members:
                 seen_members.add(n)
-                out.append(f"{n} = {v}\n" if _private(n) else f"{n} = {cls}.{n}\n")
-    if constants:
-        out.append("\n# Other anonymous BPF_F_* enums (plain constants).\n")
-        for n, v in constants:
-            if n not in seen_members:
-                seen_members.add(n)
-                out.append(f"{n} = {v}\n")
-    # Layouts.
-    out.append("\n# ---- layouts " + "-" * 78 + "\n")
+                model.module_names.append((n, v, "" if _private(n) else cls))
+    for n, v in constants:
+        if n not in seen_members:
+            seen_members.add(n)
+            model.constants.append((n, v))
     em = _Emitter()
     for kind, name in STRUCTS:
         t = source.named(kind, name)
         if t is None:
             raise GenerationError(f"{kind} {name} not found in the kernel BTF")
         em.composite(t, name)
-    for chunk in em.chunks:
-        out.append("\n\n" + chunk)
-    out.append("\n\nENUM_CLASSES = (\n" + "".join(f"    {c},\n" for c in enum_classes) + ")\n")
-    out.append("\nLAYOUTS = {\n" + "".join(f"    {c!r}: {c},\n" for c, _, _ in em.classes) + "}\n")
-    text = "".join(out)
+    model.layouts = em.layouts
+    model.classes = em.classes
+    return model
+
+
+HEADER = '''"""BPF UAPI layouts and enums of the running kernel, generated from its BTF.
+
+Generated by ``python -m pybpf.sys.gen_uapi`` from the BTF of Linux {release}.
+Do not edit: regenerate instead. Struct and union classes are ctypes layouts with the
+kernel's offsets; enums keep the kernel's member names.{extra}
+"""
+
+# fmt: off
+# flake8: noqa
+from __future__ import annotations
+{imports}
+KERNEL_RELEASE = {release!r}
+'''
+
+LAZY_NOTE = """
+
+Every enum, enum member and layout below is built on first access (see
+:mod:`pybpf.sys.uapi_lazy`), so importing this module is cheap: ``uapi.bpf_attr``,
+``uapi.BPF_MAP_TYPE_HASH`` (a ``bpf_map_type`` member) and ``from pybpf.sys.uapi import
+bpf_cmd`` work as for ordinary module attributes. ``enum_members(name)`` gives an enum's
+``(member, value)`` pairs without building its class."""
+
+
+def _render_lazy(model: _Model) -> str:
+    out = [HEADER.format(release=model.release, extra=LAZY_NOTE,
+                         imports="\nfrom pybpf.sys.uapi_lazy import install as _install\n")]
+    out.append("\n# ---- enums: name -> (base, doc, members) " + "-" * 50 + "\n\n_ENUMS = {\n")
+    for name, base, doc, values in model.enums:
+        out.append(f"    {name!r}: ({base!r}, {doc!r}, \"\"\"\n")
+        out.extend(f"        {n} = {v}\n" for n, v in values if not _private(n))
+        out.append("    \"\"\"),\n")
+    out.append("}\n")
+    out.append("\n# Enum members Python would mangle in a class body: plain ints.\n")
+    out.extend(f"{n} = {v}\n" for n, v, owner in model.module_names if not owner)
+    if model.constants:
+        out.append("\n# Other anonymous BPF_F_* enums (plain constants).\n")
+        out.extend(f"{n} = {v}\n" for n, v in model.constants)
+    out.append("\n# ---- layouts: name -> (struct or union, doc, anonymous members, fields) "
+               + "-" * 20 + "\n\n_LAYOUTS = {\n")
+    for lay in model.layouts:
+        anon = "(" + "".join(f"{a!r}, " for a in lay.anonymous).rstrip() + ")"
+        out.append(f"    {lay.name!r}: ({lay.kind!r}, {lay.doc!r}, {anon}, \"\"\"\n")
+        out.extend(f"        {f}: {spec}{f':{bits}' if bits else ''}\n" for f, spec, bits in lay.fields)
+        out.append("    \"\"\"),\n")
+    out.append("}\n\n__getattr__, __dir__ = _install(globals(), _ENUMS, _LAYOUTS)\n")
+    return "".join(out)
+
+
+def _render_eager(model: _Model) -> str:
+    """The same module as plain class statements, everything built at import (used by the
+    tests to check the lazy module against)."""
+    out = [HEADER.format(release=model.release, extra="", imports="\nimport ctypes\nimport enum\n")]
+    out.append("\n# ---- enums " + "-" * 80 + "\n")
+    for name, base, doc, values in model.enums:
+        lines = [f"class {name}(enum.{base}):", f"    \"\"\"{doc}\"\"\"", ""]
+        lines.extend(f"    {n} = {v}" for n, v in values if not _private(n))
+        out.append("\n" + "\n".join(lines) + "\n")
+    out.append("\n# Every enum member at module level, as in C.\n")
+    out.extend(f"{n} = {owner}.{n}\n" if owner else f"{n} = {v}\n" for n, v, owner in model.module_names)
+    if model.constants:
+        out.append("\n# Other anonymous BPF_F_* enums (plain constants).\n")
+        out.extend(f"{n} = {v}\n" for n, v in model.constants)
+    out.append("\n# ---- layouts " + "-" * 78 + "\n")
+    for lay in model.layouts:
+        base = "ctypes.Union" if lay.kind == "union" else "ctypes.Structure"
+        lines = [f"class {lay.name}({base}):", f"    \"\"\"{lay.doc}\"\"\"", ""]
+        if lay.anonymous:
+            lines.append(f"    _anonymous_ = ({', '.join(repr(a) for a in lay.anonymous)},)")
+        lines.append("    _fields_ = [")
+        lines.extend(f"        (\"{f}\", {_spec_expr(spec)}{f', {bits}' if bits else ''}),"
+                     for f, spec, bits in lay.fields)
+        lines.append("    ]")
+        out.append("\n\n" + "\n".join(lines) + "\n")
+    out.append("\n\nENUM_CLASSES = (\n" + "".join(f"    {e[0]},\n" for e in model.enums) + ")\n")
+    out.append("\nLAYOUTS = {\n" + "".join(f"    {lay.name!r}: {lay.name},\n" for lay in model.layouts) + "}\n")
+    return "".join(out)
+
+
+def generate(source: TypeSource, *, lazy: bool = True) -> str:
+    """The text of the uapi module for the types in ``source``.
+
+    ``lazy`` (the committed form) writes text tables built into classes on first access;
+    ``lazy=False`` writes the same enums and layouts as class statements run at import.
+    """
+    model = _collect(source)
+    text = _render_lazy(model) if lazy else _render_eager(model)
     # Check the result against the BTF it came from before anyone uses it.
     namespace: dict[str, Any] = {"__name__": "pybpf.sys._uapi_check"}
     exec(compile(text, "<uapi>", "exec"), namespace)
-    for cls_name, t, fieldnames in em.classes:
-        verify_layout(namespace[cls_name], t, fieldnames, cls_name)
+    for cls_name, t, fieldnames in model.classes:
+        cls = namespace[cls_name] if cls_name in namespace else namespace["__getattr__"](cls_name)
+        verify_layout(cls, t, fieldnames, cls_name)
     return text
 
 

@@ -9,9 +9,6 @@ name, the full enum name or the number.
 
 from __future__ import annotations
 
-import enum
-from typing import Type
-
 from pybpf.errors import InvalidArgumentError
 from pybpf.sys import uapi
 
@@ -31,22 +28,29 @@ __all__ = [
 ]
 
 
-def _names(cls: Type[enum.IntEnum], prefix: str) -> dict[int, str]:
+# Built from the enum tables (uapi.enum_members), not the enum classes: importing this module
+# must not pay for building four enums.
+_MEMBERS: dict[str, dict[str, int]] = {
+    enum_name: dict(uapi.enum_members(enum_name))  # includes aliases, in definition order
+    for enum_name in ("bpf_map_type", "bpf_prog_type", "bpf_attach_type", "bpf_link_type")
+}
+
+
+def _names(enum_name: str, prefix: str) -> dict[int, str]:
     out: dict[int, str] = {}
-    for name, member in cls.__members__.items():  # includes aliases, in definition order
+    for name, value in _MEMBERS[enum_name].items():
         if not name.startswith(prefix):
             continue
         short = name[len(prefix):].lower()
-        value = int(member)
         if value not in out or out[value].endswith("_deprecated"):
             out[value] = short
     return out
 
 
-MAP_TYPE_NAMES: dict[int, str] = _names(uapi.bpf_map_type, "BPF_MAP_TYPE_")
-PROG_TYPE_NAMES: dict[int, str] = _names(uapi.bpf_prog_type, "BPF_PROG_TYPE_")
-ATTACH_TYPE_NAMES: dict[int, str] = _names(uapi.bpf_attach_type, "BPF_")
-LINK_TYPE_NAMES: dict[int, str] = _names(uapi.bpf_link_type, "BPF_LINK_TYPE_")
+MAP_TYPE_NAMES: dict[int, str] = _names("bpf_map_type", "BPF_MAP_TYPE_")
+PROG_TYPE_NAMES: dict[int, str] = _names("bpf_prog_type", "BPF_PROG_TYPE_")
+ATTACH_TYPE_NAMES: dict[int, str] = _names("bpf_attach_type", "BPF_")
+LINK_TYPE_NAMES: dict[int, str] = _names("bpf_link_type", "BPF_LINK_TYPE_")
 
 
 def map_type_name(value: int) -> str:
@@ -69,7 +73,7 @@ def link_type_name(value: int) -> str:
     return LINK_TYPE_NAMES.get(value, f"type {value}")
 
 
-def _parse(value: int | str, cls: Type[enum.IntEnum], prefix: str, names: dict[int, str],
+def _parse(value: int | str, enum_name: str, prefix: str, names: dict[int, str],
            what: str) -> int:
     if isinstance(value, bool):
         raise InvalidArgumentError(f"{what} must be a name or a number, not {value!r}")
@@ -80,12 +84,13 @@ def _parse(value: int | str, cls: Type[enum.IntEnum], prefix: str, names: dict[i
     if isinstance(value, str):
         text = value.strip()
         if text.isdigit():
-            return _parse(int(text), cls, prefix, names, what)
-        member = cls.__members__.get(text.upper())
+            return _parse(int(text), enum_name, prefix, names, what)
+        members = _MEMBERS[enum_name]
+        member = members.get(text.upper())
         if member is None and not text.upper().startswith(prefix):
-            member = cls.__members__.get(prefix + text.upper())
+            member = members.get(prefix + text.upper())
         if member is not None:
-            return int(member)
+            return member
         known = ", ".join(sorted(set(names.values()) - {"unspec"}))
         raise InvalidArgumentError(f"unknown {what} {value!r} (known: {known})")
     raise InvalidArgumentError(f"{what} must be a name or a number, not {type(value).__name__}")
@@ -93,19 +98,19 @@ def _parse(value: int | str, cls: Type[enum.IntEnum], prefix: str, names: dict[i
 
 def parse_map_type(value: int | str) -> int:
     """Map type from ``"hash"``, ``"BPF_MAP_TYPE_HASH"``, ``1`` or ``"1"``."""
-    return _parse(value, uapi.bpf_map_type, "BPF_MAP_TYPE_", MAP_TYPE_NAMES, "map type")
+    return _parse(value, "bpf_map_type", "BPF_MAP_TYPE_", MAP_TYPE_NAMES, "map type")
 
 
 def parse_prog_type(value: int | str) -> int:
     """Program type from ``"xdp"``, ``"BPF_PROG_TYPE_XDP"`` or a number."""
-    return _parse(value, uapi.bpf_prog_type, "BPF_PROG_TYPE_", PROG_TYPE_NAMES, "program type")
+    return _parse(value, "bpf_prog_type", "BPF_PROG_TYPE_", PROG_TYPE_NAMES, "program type")
 
 
 def parse_attach_type(value: int | str) -> int:
     """Attach type from ``"cgroup_inet_ingress"``, ``"BPF_CGROUP_INET_INGRESS"`` or a number."""
-    return _parse(value, uapi.bpf_attach_type, "BPF_", ATTACH_TYPE_NAMES, "attach type")
+    return _parse(value, "bpf_attach_type", "BPF_", ATTACH_TYPE_NAMES, "attach type")
 
 
 def parse_link_type(value: int | str) -> int:
     """Link type from ``"tracing"``, ``"BPF_LINK_TYPE_TRACING"`` or a number."""
-    return _parse(value, uapi.bpf_link_type, "BPF_LINK_TYPE_", LINK_TYPE_NAMES, "link type")
+    return _parse(value, "bpf_link_type", "BPF_LINK_TYPE_", LINK_TYPE_NAMES, "link type")

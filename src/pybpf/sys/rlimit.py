@@ -34,16 +34,19 @@ def _probe_memcg_account() -> bool:
     from pybpf.sys.syscall import bpf_raw
     import os
 
-    insns = struct.pack("<BBhiBBhi", 0x85, 0, 0, int(uapi.BPF_FUNC_ktime_get_coarse_ns),
-                        0x95, 0, 0, 0)
+    # Numbers from the enum tables: building bpf_func_id (211 members) for one number would
+    # cost more than the probe itself.
+    func = dict(uapi.enum_members("bpf_func_id"))["BPF_FUNC_ktime_get_coarse_ns"]
+    insns = struct.pack("<BBhiBBhi", 0x85, 0, 0, func, 0x95, 0, 0, 0)
     buf = ctypes.create_string_buffer(insns, len(insns))
     lic = ctypes.create_string_buffer(b"GPL")
     attr = uapi.bpf_attr_prog_load()
-    attr.prog_type = uapi.BPF_PROG_TYPE_SOCKET_FILTER
+    attr.prog_type = dict(uapi.enum_members("bpf_prog_type"))["BPF_PROG_TYPE_SOCKET_FILTER"]
     attr.insn_cnt = 2
     attr.insns = ctypes.addressof(buf)
     attr.license = ctypes.addressof(lic)
-    fd, _ = bpf_raw(uapi.BPF_PROG_LOAD, attr, attr_size(uapi.bpf_attr_prog_load, "prog_name"))
+    fd, _ = bpf_raw(dict(uapi.enum_members("bpf_cmd"))["BPF_PROG_LOAD"], attr,
+                    attr_size(uapi.bpf_attr_prog_load, "prog_name"))
     if fd < 0:
         return False
     os.close(fd)

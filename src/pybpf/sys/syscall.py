@@ -13,10 +13,13 @@ being done.
 from __future__ import annotations
 
 import ctypes
-import platform
-from typing import Any
+import os
 
 from pybpf.errors import BPFError, NotSupportedError, error_from_errno
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "SYSCALL_NUMBERS",
@@ -25,6 +28,8 @@ __all__ = [
     "bpf_raw",
     "perf_event_open_raw",
     "command_name",
+    "NR_BPF",
+    "bpf_syscall",
 ]
 
 #: ``platform.machine()`` -> (``__NR_bpf``, ``__NR_perf_event_open``). The 64-bit "generic"
@@ -44,7 +49,7 @@ SYSCALL_NUMBERS: dict[str, tuple[int, int]] = {
 
 def syscall_numbers(machine: str | None = None) -> tuple[int, int]:
     """``(bpf, perf_event_open)`` syscall numbers for ``machine`` (default: this one)."""
-    m = machine if machine is not None else platform.machine()
+    m = machine if machine is not None else os.uname().machine
     try:
         return SYSCALL_NUMBERS[m]
     except KeyError:
@@ -65,9 +70,21 @@ except NotSupportedError as exc:  # pragma: no cover - only on unknown machines
     _NR_BPF = _NR_PERF_EVENT_OPEN = -1
     _ARCH_ERROR = exc
 
+#: ``__NR_bpf`` of this machine (-1 where unknown: the call then fails with ENOSYS).
+NR_BPF: int = _NR_BPF
+
+#: ``syscall(2)`` itself, for the hot paths of the map and program layers:
+#: ``bpf_syscall(NR_BPF, cmd, pointer, size)`` returns the kernel's result or -1 with the
+#: error in ``ctypes.get_errno()``. ``pointer`` must be a ctypes pointer object
+#: (``ctypes.c_void_p(address)`` or ``ctypes.byref(attr)``): without argtypes, plain ints
+#: travel as C ``int`` (fine for the number, command and size, never for an address).
+#: Leaving argtypes unset is deliberate: converting arguments through argtypes costs more
+#: than the system call of a small map lookup.
+bpf_syscall = _libc["syscall"]  # its own function object: restype set here only
+bpf_syscall.restype = ctypes.c_long
+
 _c_long = ctypes.c_long
 _c_int = ctypes.c_int
-_c_uint = ctypes.c_uint
 _c_ulong = ctypes.c_ulong
 _byref = ctypes.byref
 _sizeof = ctypes.sizeof
@@ -80,9 +97,10 @@ _CMD_NAMES: dict[int, str] = {}
 def command_name(cmd: int) -> str:
     """``BPF_MAP_CREATE`` for 0 and so on (``BPF_CMD_<n>`` for numbers this kernel lacks)."""
     if not _CMD_NAMES:
-        from pybpf.sys.uapi import bpf_cmd
+        from pybpf.sys.uapi import enum_members
 
-        _CMD_NAMES.update({int(m): m.name for m in bpf_cmd})
+        for name, value in enum_members("bpf_cmd"):  # the first name of a value wins
+            _CMD_NAMES.setdefault(value, name)
     return _CMD_NAMES.get(cmd, f"BPF_CMD_{cmd}")
 
 
@@ -96,7 +114,7 @@ def bpf_raw(cmd: int, attr: Any, size: int | None = None) -> tuple[int, int]:
         raise _ARCH_ERROR
     if size is None:
         size = _sizeof(attr)
-    ret = _syscall(_c_long(_NR_BPF), _c_int(cmd), _byref(attr), _c_uint(size))
+    ret = bpf_syscall(_NR_BPF, cmd, _byref(attr), size)
     if ret < 0:
         return ret, _get_errno()
     return ret, 0
@@ -115,7 +133,7 @@ def bpf(cmd: int, attr: Any, size: int | None = None, *, what: str = "",
         raise _ARCH_ERROR
     if size is None:
         size = _sizeof(attr)
-    ret = _syscall(_c_long(_NR_BPF), _c_int(cmd), _byref(attr), _c_uint(size))
+    ret = bpf_syscall(_NR_BPF, cmd, _byref(attr), size)
     if ret < 0:
         err = _get_errno()
         cls = errors.get(err) if errors else None
