@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 if TYPE_CHECKING:
     from pybpf.btf.spec import BTF
 
-__all__ = ["dump_raw", "raw_lines", "raw_json", "raw_json_types", "dump_json"]
+__all__ = ["dump_raw", "raw_lines", "raw_json", "dump_json"]
 
 _KIND_STR = (
     "UNKNOWN", "INT", "PTR", "ARRAY", "STRUCT", "UNION", "ENUM", "FWD", "TYPEDEF", "VOLATILE",
