@@ -169,7 +169,7 @@ class _Formatter:
             end = data.find(b"\0", at)  # bytes past the end of data read as NUL
             return data[at:end if end >= 0 else len(data)].decode("ascii")
         elem_size = btf.resolve_size(t.type)
-        _check_zero_size_elems(t, elem_size)
+        _check_array_span(t, elem_size, at, len(data))
         out: list[Any] = []
         for i in range(t.nelems):
             val = self.do_type(t.type, 0, data, at + i * elem_size)
@@ -326,9 +326,16 @@ MAX_PAD = 1 << 20
 MAX_ENCODE = 1 << 28
 
 
-def _check_zero_size_elems(t: m.Array, elem_size: int) -> None:
+def _check_array_span(t: m.Array, elem_size: int, at: int, data_len: int) -> None:
+    """Refuse arrays that cannot be walked element by element: zero-sized elements by the
+    million, or elements far past the end of the value (a member array longer than its
+    struct says, in malformed BTF; bpftool would read past its buffer)."""
     if elem_size == 0 and t.nelems > 0xFFFF:
         raise BTFError(f"BTF type id {t.id}: array of {t.nelems} zero-sized elements")
+    end = at + t.nelems * elem_size
+    if end > data_len + MAX_PAD:
+        raise BTFError(f"BTF type id {t.id}: array of {t.nelems} elements ends {end - data_len} bytes past "
+                       "the end of the value")
 
 
 class _Decoder:
@@ -372,7 +379,7 @@ class _Decoder:
                 nul = chars.find(b"\0") if flavour == "text" else -1
                 return chars if nul < 0 else chars[:nul]
             size = btf.resolve_size(t.type)
-            _check_zero_size_elems(t, size)
+            _check_array_span(t, size, at, len(data))
             return [self.value(t.type, data, at + i * size, depth + 1) for i in range(t.nelems)]
         if k in (Kind.STRUCT, Kind.UNION):
             assert isinstance(t, m.Composite)
