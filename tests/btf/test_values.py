@@ -191,3 +191,11 @@ def test_member_array_far_past_its_struct_is_an_error():
         format_value(btf, s, bytes(4))
     with pytest.raises(BTFError, match="past the end of the value"):
         decode(btf, s, bytes(4))
+
+
+def test_json_writer_old_import_path():
+    """pybpf.btf.jsonw (its old home) still gives the shared writer's names."""
+    import pybpf.btf.jsonw as old
+    import pybpf.jsonw as new
+
+    assert (old.dumps, old.Object, old.Raw) == (new.dumps, new.Object, new.Raw)
