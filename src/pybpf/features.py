@@ -435,13 +435,13 @@ def clear_cache() -> None:
 
 
 def _vmlinux_id(name: str, kind: str) -> int | None:
-    """The id of a named type in the running kernel's BTF (parsed once, only when needed)."""
+    """The id of a named type in the running kernel's BTF (:func:`pybpf.btf.kernel.kernel_btf`,
+    only when needed)."""
     def load() -> Any:
-        from pybpf.btf import BTF
+        from pybpf.btf.kernel import kernel_btf
 
         try:
-            with open("/sys/kernel/btf/vmlinux", "rb") as f:
-                return BTF.parse(f.read())
+            return kernel_btf()
         except (OSError, BPFError):
             return None
 

@@ -203,6 +203,53 @@ def test_referenced_marks_like_libbpf(require_tools, tmp_path, case):
     assert_same(dump_c(BTF.parse(raw.encode())), bpftool_c(path))
 
 
+def test_split_btf_identical_to_bpftool(require_tools, tmp_path):
+    """Split BTF (as modules have) on top of vmlinux: its base's types come first, ids and string
+    offsets continue after the base's, as ``bpftool -B vmlinux ... format c`` prints them."""
+    require_tools("bpftool")
+    from .test_dump_raw import _split_on_vmlinux
+
+    with open(VMLINUX, "rb") as f:
+        vmlinux = BTF.parse(f.read())
+    path = tmp_path / "module.btf"
+    path.write_bytes(_split_on_vmlinux(vmlinux))
+    expected = subprocess.run(["bpftool", "-B", VMLINUX, "btf", "dump", "file", str(path), "format", "c"],
+                              capture_output=True, check=True).stdout.decode("utf-8", "surrogateescape")
+    assert "struct mod_state {" in expected
+    assert_same(dump_c(BTF.parse(path.read_bytes(), base=vmlinux)), expected)
+
+
+def test_table_columns_match_bpftool_listing(require_tools, tmp_path):
+    """The columnar view the dumpers read (kinds, names, size/type, vlen) against bpftool's JSON
+    listing of the same split BTF, base types included."""
+    require_tools("bpftool")
+    import json
+
+    from .test_dump_raw import _split_on_vmlinux
+
+    with open(VMLINUX, "rb") as f:
+        vmlinux = BTF.parse(f.read())
+    path = tmp_path / "module.btf"
+    path.write_bytes(_split_on_vmlinux(vmlinux))
+    table = BTF.parse(path.read_bytes(), base=vmlinux).table
+    listed = json.loads(subprocess.run(["bpftool", "-B", VMLINUX, "btf", "dump", "file", str(path), "-j"],
+                                       capture_output=True, check=True, text=True).stdout)["types"]
+    assert table.count == len(vmlinux) + len(listed)
+    kind_names = {k.value: k.name for k in Kind}
+    for t in listed:
+        tid = t["id"]
+        assert kind_names[table.kinds[tid]] == t["kind"], tid
+        assert (table.names[tid] or "(anon)") == t["name"], tid
+        if "size" in t:
+            assert table.size_type[tid] == t["size"], tid
+        elif "type_id" in t and t["kind"] != "ARRAY":
+            assert table.size_type[tid] == t["type_id"], tid
+        if "vlen" in t:
+            assert table.vlens[tid] == t["vlen"], tid
+    task = vmlinux.find_one("task_struct", Kind.STRUCT)
+    assert table.names[task] == "task_struct" and table.kinds[task] == Kind.STRUCT
+
+
 def test_names_that_are_not_utf8_round_trip_byte_exact(require_tools, tmp_path):
     """bpftool copies name bytes as they are; dump_c keeps them as surrogate escapes."""
     require_tools("bpftool")

@@ -117,3 +117,10 @@ def test_selected_ids_and_raw_json_value(vmlinux_btf, require_tools):
     ids = [vmlinux_btf.find_one("task_struct", Kind.STRUCT), 1, len(vmlinux_btf) - 1]
     assert dump_raw(vmlinux_btf, ids) == "".join(blocks[i] for i in ids)
     assert [t["id"] for t in raw_json(vmlinux_btf, ids)["types"]] == ids
+
+
+def test_star_import_names_exist():
+    """Every name the module exports exists (``from pybpf.btf.dump_raw import *`` works)."""
+    import pybpf.btf.dump_raw as mod
+
+    assert [n for n in mod.__all__ if not hasattr(mod, n)] == []

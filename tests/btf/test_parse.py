@@ -145,3 +145,43 @@ def test_bad_references_are_reported_on_access():
         btf[2]
     with pytest.raises(BTFError, match="out of range"):
         btf[3]
+
+
+def test_forward_declared_enum_matches_bpftool(compile_bpf, require_tools, tmp_path):
+    """``enum empty_fwd_enum;`` is emitted by clang as an ENUM of size 0 without values; bpftool
+    (libbpf) takes it, and so must the parser: the whole object decodes as bpftool lists it."""
+    require_tools("bpftool", "llvm-objcopy-19")
+    from pybpf.btf.dump_raw import dump_json, dump_raw
+
+    obj = compile_bpf("btf_c_decls.bpf.c")
+    btf = BTF.parse(dump_btf_section(obj, tmp_path))
+    expected = bpftool_json(obj)
+    fwd = next(t for t in expected if t["name"] == "empty_fwd_enum")
+    assert (fwd["kind"], fwd["size"], fwd["vlen"]) == ("ENUM", 0, 0)
+    assert [as_bpftool(btf, t) for t in btf.types()] == expected
+    t = btf[fwd["id"]]
+    assert (t.kind, t.size, t.values) == (Kind.ENUM, 0, ())
+    text = subprocess.run(["bpftool", "btf", "dump", "file", obj], capture_output=True, text=True,
+                          check=True).stdout
+    assert dump_raw(btf) == text
+    assert dump_json(btf) == subprocess.run(["bpftool", "btf", "dump", "file", obj, "-j"], capture_output=True,
+                                            text=True, check=True).stdout
+
+
+def test_forward_declared_enum64_matches_bpftool(require_tools, tmp_path):
+    """The same for ENUM64 of size 0 without values; with values, size 0 stays an error."""
+    require_tools("bpftool")
+    from .test_dump_c_fuzz import ENUM64, PTR, RawBTF, info
+
+    raw = RawBTF()
+    raw.add([raw.s("fwd64"), info(ENUM64, 0, 1), 0])  # [1] signed enum64, no values, size 0
+    raw.add([0, info(PTR), 1])                          # [2] pointer to it
+    path = tmp_path / "fwd64.btf"
+    path.write_bytes(raw.encode())
+    btf = BTF.parse(raw.encode())
+    assert [as_bpftool(btf, t) for t in btf.types()] == bpftool_json(str(path))
+    assert (btf[1].kind, btf[1].size, btf[1].values) == (Kind.ENUM64, 0, ())
+    bad = RawBTF()
+    bad.add([bad.s("e"), info(ENUM64, 1), 0, bad.s("A"), 1, 0])
+    with pytest.raises(BTFError, match="invalid size 0"):
+        BTF.parse(bad.encode())[1]

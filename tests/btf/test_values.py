@@ -15,8 +15,8 @@ import re
 
 import pytest
 
-from pybpf.btf.jsonw import Object, Raw, dumps
-from pybpf.btf.values import format_map_entry
+from pybpf.jsonw import Object, Raw, dumps
+from pybpf.btf.values import format_map_entry, format_value
 
 from .helpers import bpffs_loaded, bpftool, bpftool_types, btf_from_bpftool, run
 
@@ -171,3 +171,31 @@ def test_typed_codecs_on_a_live_map(compile_bpf, require_tools):
         f = entry["formatted"]["value"]
         assert (f["i"], f["name"], f["col"], f["bf2"], f["bf3"], f["in"][0]["port"]) == (
             -5, "hello", "GREEN", "0x1d", "0xffffffffff", 80)
+
+
+def test_member_array_far_past_its_struct_is_an_error():
+    """Malformed BTF: a 4-byte struct whose member array claims 2^31 ints. Formatting and
+    decoding refuse it (BTFError) instead of walking two billion elements past the value."""
+    import pytest
+
+    from pybpf.btf.builder import BTFBuilder
+    from pybpf.btf.values import decode
+    from pybpf.errors import BTFError
+
+    b = BTFBuilder()
+    i32 = b.add_int("int", 4, 1)
+    arr = b.add_array(i32, i32, 0x7FFFFFFF)
+    s = b.add_struct("s", 4, [("a", arr, 0)])
+    btf = b.build()
+    with pytest.raises(BTFError, match="past the end of the value"):
+        format_value(btf, s, bytes(4))
+    with pytest.raises(BTFError, match="past the end of the value"):
+        decode(btf, s, bytes(4))
+
+
+def test_json_writer_old_import_path():
+    """pybpf.btf.jsonw (its old home) still gives the shared writer's names."""
+    import pybpf.btf.jsonw as old
+    import pybpf.jsonw as new
+
+    assert (old.dumps, old.Object, old.Raw) == (new.dumps, new.Object, new.Raw)

@@ -16,6 +16,13 @@ by the next process:
 
 An entry (:class:`IndexEntry`) holds the record word offsets, the sorted name index, and the
 columns :class:`pybpf.btf.table.TypeTable` is built from (info and size/type words, names).
+
+The same directory and rules serve byte blobs computed from BTF content (:func:`load_blob` /
+:func:`store_blob`: the C header :func:`pybpf.btf.dump_c.dump_c_cached` writes), keyed by the
+caller's content key, with their own bound on the number of entries.
+
+``PYBPF_NO_CACHE=1`` in the environment turns every on-disk cache off (nothing is read or
+written; everything is computed).
 """
 
 from __future__ import annotations
@@ -28,11 +35,16 @@ import zlib
 from array import array
 from typing import Any
 
-__all__ = ["IndexEntry", "cache_dir", "content_key", "load_entry", "store_entry", "FORMAT_VERSION"]
+__all__ = ["IndexEntry", "cache_dir", "content_key", "load_entry", "store_entry", "load_blob", "store_blob",
+           "cache_disabled", "FORMAT_VERSION", "NO_CACHE_ENV"]
 
 FORMAT_VERSION = 1
 #: Entries kept per cache directory (one per kernel/BTF seen); the oldest go first.
 MAX_ENTRIES = 8
+#: Blob entries kept per cache directory and prefix (a vmlinux.h is a few MB).
+MAX_BLOB_ENTRIES = 4
+#: Environment variable that turns the on-disk caches off when set to anything but "" or "0".
+NO_CACHE_ENV = "PYBPF_NO_CACHE"
 _MAGIC = b"PYBPFBTI"
 # magic, version, byte order (0 little / 1 big), data length, crc32, adler32, n types,
 # n named, names blob length, payload crc32
@@ -76,12 +88,20 @@ def _usable_dir(path: str) -> bool:
 _dir_memo: dict[str, str | None] = {}
 
 
+def cache_disabled() -> bool:
+    """Whether ``PYBPF_NO_CACHE`` turns the on-disk caches off."""
+    return os.environ.get(NO_CACHE_ENV, "") not in ("", "0")
+
+
 def cache_dir() -> str | None:
-    """The directory cache entries go to, or None when no safe writable place exists.
+    """The directory cache entries go to, or None when no safe writable place exists (or
+    ``PYBPF_NO_CACHE`` is set).
 
     ``$XDG_CACHE_HOME/pybpf``, else ``~/.cache/pybpf``; when that cannot be used, a private
     ``pybpf-<uid>`` directory in the temp dir (``$TMPDIR`` or ``/tmp``).
     """
+    if cache_disabled():
+        return None
     xdg = os.environ.get("XDG_CACHE_HOME")
     home = os.path.expanduser("~")
     key = f"{xdg}\0{home}"
@@ -163,6 +183,14 @@ def store_entry(data: Any, key: str, entry: IndexEntry, directory: str | None = 
     header = _HEADER.pack(_MAGIC, FORMAT_VERSION, _order_flag(), len(data), crc, adler,
                           len(entry.word_offsets), len(entry.name_order), len(entry.names_blob),
                           zlib.crc32(payload))
+    if not _write_atomically(path, (header, payload)):
+        return False
+    _prune(os.path.dirname(path), keep=path, prefix="btf-", suffix=".idx", limit=MAX_ENTRIES)
+    return True
+
+
+def _write_atomically(path: str, chunks: tuple[bytes, ...]) -> bool:
+    """Write ``chunks`` to ``path`` through a unique temporary file and ``os.replace``."""
     tmp = f"{path}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
@@ -170,10 +198,9 @@ def store_entry(data: Any, key: str, entry: IndexEntry, directory: str | None = 
         return False
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(header)
-            f.write(payload)
+            for chunk in chunks:
+                f.write(chunk)
         os.replace(tmp, path)
-        _prune(os.path.dirname(path), keep=path)
         return True
     except OSError:
         try:
@@ -183,20 +210,75 @@ def store_entry(data: Any, key: str, entry: IndexEntry, directory: str | None = 
         return False
 
 
-def _prune(directory: str, keep: str) -> None:
-    """Drop the least recently written entries beyond :data:`MAX_ENTRIES` (and stale temps)."""
+# ---------------------------------------------------------------------- blobs
+_BLOB_MAGIC = b"PYBPFBLB"
+# magic, version, key length, payload length, payload crc32 (the key follows the header)
+_BLOB_HEADER = struct.Struct("<8sIIQI")
+_BLOB_PREFIXES = frozenset({"dumpc"})
+
+
+def _blob_path(prefix: str, key: str, directory: str | None) -> str | None:
+    if prefix not in _BLOB_PREFIXES or not key or "/" in key or "\0" in key or len(key) > 200:
+        raise ValueError(f"bad cache blob name {prefix!r}/{key!r}")
+    d = directory if directory is not None else cache_dir()
+    return None if d is None else os.path.join(d, f"{prefix}-{key}.blob")
+
+
+def load_blob(prefix: str, key: str, directory: str | None = None) -> bytes | None:
+    """The bytes stored under ``prefix``/``key``, or None (missing, unreadable, truncated,
+    corrupt, written by another format version or for another key: all ignored)."""
+    path = _blob_path(prefix, key, directory)
+    if path is None:
+        return None
     try:
-        names = [n for n in os.listdir(directory) if n.startswith("btf-")]
+        with open(path, "rb") as f:
+            blob = f.read()
+    except OSError:
+        return None
+    if len(blob) < _BLOB_HEADER.size:
+        return None
+    magic, version, key_len, payload_len, crc = _BLOB_HEADER.unpack_from(blob, 0)
+    start = _BLOB_HEADER.size + key_len
+    if magic != _BLOB_MAGIC or version != FORMAT_VERSION or len(blob) != start + payload_len:
+        return None
+    if blob[_BLOB_HEADER.size:start] != key.encode():
+        return None
+    payload = memoryview(blob)[start:]
+    if zlib.crc32(payload) != crc:
+        return None
+    return bytes(payload)
+
+
+def store_blob(prefix: str, key: str, payload: bytes, directory: str | None = None) -> bool:
+    """Store ``payload`` under ``prefix``/``key`` atomically (keeping at most
+    :data:`MAX_BLOB_ENTRIES` per prefix); False when it could not be written (ignored)."""
+    path = _blob_path(prefix, key, directory)
+    if path is None:
+        return False
+    raw_key = key.encode()
+    header = _BLOB_HEADER.pack(_BLOB_MAGIC, FORMAT_VERSION, len(raw_key), len(payload), zlib.crc32(payload))
+    if not _write_atomically(path, (header, raw_key, payload)):
+        return False
+    _prune(os.path.dirname(path), keep=path, prefix=f"{prefix}-", suffix=".blob", limit=MAX_BLOB_ENTRIES)
+    return True
+
+
+def _prune(directory: str, keep: str, prefix: str, suffix: str, limit: int) -> None:
+    """Drop the least recently written ``prefix*suffix`` entries beyond ``limit`` (and stale
+    temporary files of that prefix)."""
+    try:
         entries = []
-        for n in names:
+        for n in os.listdir(directory):
+            if not n.startswith(prefix):
+                continue
             full = os.path.join(directory, n)
             st = os.lstat(full)
             if n.endswith(".tmp") and st.st_mtime < _now() - 3600:
                 os.unlink(full)  # left behind by a killed writer
-            elif n.endswith(".idx"):
+            elif n.endswith(suffix):
                 entries.append((st.st_mtime, full))
         entries.sort(reverse=True)
-        for _, full in entries[MAX_ENTRIES:]:
+        for _, full in entries[limit:]:
             if full != keep:
                 os.unlink(full)
     except OSError:

@@ -42,23 +42,25 @@ are dropped; enums carry no size attributes (a 1-byte enum is written as a plain
 ``__attribute__((aligned))`` is ever written; type tags become
 ``__attribute__((btf_type_tag("...")))`` and decl tags are not written.
 
-The dump works on :class:`pybpf.btf.dump_c_tables.TypeTables` (the raw records as flat tables)
-rather than on decoded model objects, so that a whole vmlinux is dumped in one pass with no
-per-type object cost.
+The dump works on the parser's columnar view, :attr:`BTF.table <pybpf.btf.spec.BTF.table>`
+(:class:`pybpf.btf.table.TypeTable`: the raw records as flat tables), rather than on decoded
+model objects, so that a whole vmlinux is dumped in one pass with no per-type object cost.
 """
 
 from __future__ import annotations
 
 import gc
+import struct
 from itertools import compress
 from operator import itemgetter
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from pybpf.errors import BTFError
-from pybpf.btf.dump_c_tables import TypeTables
 from pybpf.btf.spec import BTF
+from pybpf.btf.table import TypeTable
 
-__all__ = ["dump_c", "HEADER", "FOOTER", "FORMAT_VERSION"]
+__all__ = ["dump_c", "dump_c_cached", "cache_key", "cached_text", "store_text", "HEADER", "FOOTER",
+           "FORMAT_VERSION"]
 
 #: Bumped whenever the output of :func:`dump_c` for the same BTF could change, so a cache of
 #: dumps (keyed by the BTF's content) can include it in its key.
@@ -149,9 +151,9 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     # them find nothing to free, so they are skipped for its duration.
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    tables: TypeTables | None = None
+    tables: TypeTable | None = None
     try:
-        tables = TypeTables(btf)
+        tables = btf.table
         pieces = _dump(tables, None if roots is None else list(roots))
     except _Cycle as exc:
         raise BTFError(f"unsatisfiable type cycle, id:[{exc.args[0]}]") from None
@@ -168,7 +170,65 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     return "".join(pieces)
 
 
-def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
+# ---------------------------------------------------------------------- output cache
+#: cache blob prefix of whole-BTF C dumps (see pybpf.btf.cache)
+_CACHE_PREFIX = "dumpc"
+
+
+def cache_key(raw: Any, *bases: Any) -> str:
+    """The output-cache key of the C dump of the BTF bytes ``raw`` (split BTF: then its base's
+    bytes, innermost first): :data:`FORMAT_VERSION`, the host pointer size (libbpf's fallback
+    when the BTF has no ``long``) and the content key of each BTF in the chain."""
+    from pybpf.btf.cache import content_key
+
+    return "_".join([f"c{FORMAT_VERSION}p{struct.calcsize('P')}", content_key(raw),
+                     *(content_key(b) for b in bases)])
+
+
+def cached_text(key: str) -> bytes | None:
+    """The cached C dump stored under ``key`` (UTF-8 bytes, names that are not UTF-8 as they
+    are in the BTF), or None when there is none (or it is unusable, or caching is off)."""
+    from pybpf.btf.cache import load_blob
+
+    return load_blob(_CACHE_PREFIX, key)
+
+
+def store_text(key: str, text: str) -> bytes:
+    """Store the C dump ``text`` under ``key`` (when a cache directory is usable); returns the
+    bytes to write out."""
+    from pybpf.btf.cache import store_blob
+
+    data = text.encode("utf-8", "surrogateescape")
+    store_blob(_CACHE_PREFIX, key, data)
+    return data
+
+
+def dump_c_cached(btf: BTF, *, use_cache: bool = True) -> str:
+    """:func:`dump_c` of the whole of ``btf``, through the on-disk output cache.
+
+    The C text of a BTF depends only on its bytes (and its base's), so it is stored once per
+    content in pybpf's cache directory (:mod:`pybpf.btf.cache`: atomic writes, checksummed,
+    damaged entries ignored and rewritten, a few entries kept) and read back by the next call
+    for the same bytes (the next ``pybpf btf dump file /sys/kernel/btf/vmlinux format c``).
+    ``use_cache=False`` or ``PYBPF_NO_CACHE=1`` skips it.
+    """
+    if not use_cache:
+        return dump_c(btf)
+    chain = []
+    b: BTF | None = btf
+    while b is not None:
+        chain.append(b.raw)
+        b = b.base
+    key = cache_key(*chain)
+    hit = cached_text(key)
+    if hit is not None:
+        return hit.decode("utf-8", "surrogateescape")
+    text = dump_c(btf)
+    store_text(key, text)
+    return text
+
+
+def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
     """Order and emit; returns the output pieces (joined by the caller)."""
     W = tb.words
     WO = tb.woff
@@ -192,7 +252,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
     decl_named: dict[int, list[str]] = {}
     decl_unnamed: dict[int, str] = {}
     member_cache: list[tuple[str, str, int] | None] = [None] * n  # (before name, after, bits)
-    names = tb.names
+    names = tb.strings  # offset -> string
     referenced: set[int] | None = None
     queue: list[int] = []
     top = 0  # the id the ordering pass started from (full dumps only; see order())
@@ -929,7 +989,7 @@ def _dump(tb: TypeTables, roots: list[int] | None) -> list[str]:
 _VISIT_MASK = bytes(0 if (k == 0 or k in _SKIP_KINDS) else 1 for k in range(256))
 
 
-def _referenced_ids(tb: TypeTables) -> set[int]:
+def _referenced_ids(tb: TypeTable) -> set[int]:
     """Every type id some other type refers to (libbpf's ``referenced`` marks).
 
     Only consulted for anonymous enums and fwds: one nobody refers to is a top-level

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 if TYPE_CHECKING:
     from pybpf.btf.spec import BTF
 
-__all__ = ["dump_raw", "raw_lines", "raw_json", "raw_json_types", "dump_json"]
+__all__ = ["dump_raw", "raw_lines", "raw_json", "dump_json"]
 
 _KIND_STR = (
     "UNKNOWN", "INT", "PTR", "ARRAY", "STRUCT", "UNION", "ENUM", "FWD", "TYPEDEF", "VOLATILE",
@@ -253,7 +253,7 @@ _J2, _J3, _J4, _J5 = "\n" + " " * 8, ",\n" + " " * 12, "\n" + " " * 16, ",\n" + 
 
 def dump_json(btf: BTF, ids: Iterable[int] | None = None, pretty: bool = False) -> str:
     """The JSON listing as bpftool prints it with ``-j`` / ``-p`` (with the final newline)."""
-    from pybpf.btf.jsonw import _quote
+    from pybpf.jsonw import _quote
 
     quote = _simple_quote
     b: BTF | None = btf

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from pybpf.cli.common import Context
     from pybpf.sys.fd import FD
 
-__all__ = ["BTFInfo", "LoadedBTF", "load_btf_by_id", "probe_btf_features", "btf_of_map", "use_btf_codecs",
-           "show_btf"]
+__all__ = ["BTFInfo", "LoadedBTF", "load_btf_by_id", "probe_btf_features", "btf_of_map", "map_kv_btf",
+           "use_btf_codecs", "show_btf"]
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,20 @@ def btf_of_map(info: Any) -> BTF | None:
     return load_btf_by_id(info.btf_id)
 
 
+def map_kv_btf(info: Any) -> BTF | None:
+    """The BTF a map's keys and values are described in, as bpftool picks it (its
+    get_map_kv_btf): the kernel's vmlinux BTF when the value type is a kernel type
+    (``btf_vmlinux_value_type_id``, struct_ops maps), the map's own BTF when it has a value
+    type, else None. Raises BPFError when that BTF cannot be read."""
+    if getattr(info, "btf_vmlinux_value_type_id", 0):
+        from pybpf.btf.kernel import kernel_btf
+
+        return kernel_btf()
+    if getattr(info, "btf_value_type_id", 0):
+        return load_btf_by_id(info.btf_id)
+    return None
+
+
 def use_btf_codecs(map_: Any, btf: BTF | None = None) -> Any:
     """Make ``map_`` (a :class:`pybpf.Map` created with BTF) take and return Python values:
     its key/value codecs become :class:`~pybpf.btf.values.ValueCodec` of its BTF key/value types
@@ -334,7 +348,7 @@ def _owners() -> tuple[_LibbpfHashmap, _LibbpfHashmap]:
 
 def show_btf(ctx: Context, want: int | None = None) -> int:
     """``pybpf btf show [id N]``: bpftool's listing (text or JSON)."""
-    from pybpf.btf.jsonw import dumps
+    from pybpf.jsonw import dumps
     from pybpf.cli.common import CLIError
     from pybpf.sys.commands import iter_ids
 

@@ -850,9 +850,18 @@ def _dec_union(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size:
     return m.Union(tid, name, size, _members(b, tid, w, vlen, kflag), bool(kflag))
 
 
+#: Sizes an ENUM/ENUM64 may have; 0 only without values (a forward declaration such as
+#: ``enum e;``, which clang emits with size 0 and bpftool/libbpf accept).
+_ENUM_SIZES = (1, 2, 4, 8)
+
+
+def _check_enum_size(kind: str, name: str, size: int, vlen: int) -> None:
+    if size not in _ENUM_SIZES and (size or vlen):
+        raise BTFError(f"{kind} '{name}' has invalid size {size}")
+
+
 def _dec_enum(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
-    if size not in (1, 2, 4, 8):
-        raise BTFError(f"ENUM '{name}' has invalid size {size}")
+    _check_enum_size("ENUM", name, size, vlen)
     strings = b._strings
     string = b.string
     it = iter(b._words[w + 3:w + 3 + 2 * vlen].tolist())
@@ -866,8 +875,7 @@ def _dec_enum(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: 
 
 
 def _dec_enum64(b: BTF, tid: int, w: int, name: str, vlen: int, kflag: int, size: int) -> m.Type:
-    if size not in (1, 2, 4, 8):
-        raise BTFError(f"ENUM64 '{name}' has invalid size {size}")
+    _check_enum_size("ENUM64", name, size, vlen)
     string = b.string
     it = iter(b._words[w + 3:w + 3 + 3 * vlen].tolist())
     values = []

@@ -6,7 +6,7 @@ read in the host's byte order as the kernel stores them:
 * :func:`format_value` / :func:`format_map_entry` — exactly what ``bpftool map dump`` prints
   (its ``btf_dumper``): the ``"formatted"`` object of ``-j`` output, or the plain-text listing
   (``plain=True``). The result is a tree of Python values (``dict``/``list``/``str``/``int``/
-  ``bool`` and :class:`~pybpf.btf.jsonw.Raw` tokens) for :func:`pybpf.btf.jsonw.dumps`. bpftool's
+  ``bool`` and :class:`~pybpf.jsonw.Raw` tokens) for :func:`pybpf.jsonw.dumps`. bpftool's
   quirks are kept: bitfields and 128-bit integers print as hex strings, ``char`` prints as a
   number unless it is in a printable NUL-terminated char array, ``_Bool`` reads four bytes,
   anonymous members get the key ``""``, kinds it cannot print stop the output with
@@ -31,7 +31,7 @@ from pybpf.errors import BTFError
 from pybpf.btf.spec import MAX_NESTING
 from pybpf.btf import model as m
 from pybpf.btf.model import IntEncoding, Kind
-from pybpf.btf.jsonw import Object, Raw
+from pybpf.jsonw import Object, Raw
 
 if TYPE_CHECKING:
     from pybpf.btf.spec import BTF
@@ -169,7 +169,7 @@ class _Formatter:
             end = data.find(b"\0", at)  # bytes past the end of data read as NUL
             return data[at:end if end >= 0 else len(data)].decode("ascii")
         elem_size = btf.resolve_size(t.type)
-        _check_zero_size_elems(t, elem_size)
+        _check_array_span(t, elem_size, at, len(data))
         out: list[Any] = []
         for i in range(t.nelems):
             val = self.do_type(t.type, 0, data, at + i * elem_size)
@@ -235,8 +235,8 @@ def format_value(btf: BTF, type_id: int, data: bytes, *, plain: bool = False) ->
     ``plain=True`` is the text mode of ``bpftool map dump`` (pointers as ``%p``, unprintable
     chars and bitfields as bare hex); otherwise the ``-j`` ``"formatted"`` flavour. ``ok`` is
     False when bpftool's dumper fails part way (a kind it cannot print): the tree then holds
-    what it printed until then. Objects are :class:`~pybpf.btf.jsonw.Object` (ordered pairs;
-    ``.to_dict()``); serialise with :func:`pybpf.btf.jsonw.dumps`.
+    what it printed until then. Objects are :class:`~pybpf.jsonw.Object` (ordered pairs;
+    ``.to_dict()``); serialise with :func:`pybpf.jsonw.dumps`.
     """
     data = bytes(data)
     try:
@@ -326,9 +326,16 @@ MAX_PAD = 1 << 20
 MAX_ENCODE = 1 << 28
 
 
-def _check_zero_size_elems(t: m.Array, elem_size: int) -> None:
+def _check_array_span(t: m.Array, elem_size: int, at: int, data_len: int) -> None:
+    """Refuse arrays that cannot be walked element by element: zero-sized elements by the
+    million, or elements far past the end of the value (a member array longer than its
+    struct says, in malformed BTF; bpftool would read past its buffer)."""
     if elem_size == 0 and t.nelems > 0xFFFF:
         raise BTFError(f"BTF type id {t.id}: array of {t.nelems} zero-sized elements")
+    end = at + t.nelems * elem_size
+    if end > data_len + MAX_PAD:
+        raise BTFError(f"BTF type id {t.id}: array of {t.nelems} elements ends {end - data_len} bytes past "
+                       "the end of the value")
 
 
 class _Decoder:
@@ -372,7 +379,7 @@ class _Decoder:
                 nul = chars.find(b"\0") if flavour == "text" else -1
                 return chars if nul < 0 else chars[:nul]
             size = btf.resolve_size(t.type)
-            _check_zero_size_elems(t, size)
+            _check_array_span(t, size, at, len(data))
             return [self.value(t.type, data, at + i * size, depth + 1) for i in range(t.nelems)]
         if k in (Kind.STRUCT, Kind.UNION):
             assert isinstance(t, m.Composite)

@@ -8,6 +8,8 @@
         FORMAT  := { raw | c }
 
 ``file`` takes raw BTF (such as /sys/kernel/btf/*) or an ELF object with a ``.BTF`` section.
+Whole-BTF C dumps go through pybpf's on-disk output cache, keyed by the BTF's content
+(:func:`pybpf.btf.dump_c.dump_c_cached`); ``PYBPF_NO_CACHE=1`` bypasses it.
 Split BTF is read on top of a base given with ``-B/--base-btf FILE`` (bpftool's option) or the
 ``base FILE`` keyword; files under /sys/kernel/btf/ other than vmlinux get vmlinux as their
 base automatically.
@@ -22,7 +24,7 @@ from pybpf.btf.spec import BTF
 from pybpf.cli.common import CLIError, Context, is_prefix
 from pybpf.errors import BPFError, BTFError, NotFoundError
 
-__all__ = ["run", "USAGE", "load_btf_file"]
+__all__ = ["run", "USAGE", "load_btf_file", "read_btf_bytes"]
 
 USAGE = """Usage: pybpf btf { show | list } [id BTF_ID]
        pybpf btf dump BTF_SRC [format FORMAT]
@@ -47,28 +49,39 @@ def _errno_text(exc: BaseException) -> str:
     return str(exc)
 
 
-def load_btf_file(path: str, base: BTF | None = None) -> BTF:
-    """BTF from ``path`` as ``bpftool btf dump file`` reads it (raw BTF or ELF ``.BTF``).
-
-    Raises :class:`CLIError` with bpftool's message when it cannot be loaded.
-    """
+def read_btf_bytes(path: str) -> Any:
+    """The raw BTF in ``path`` as ``bpftool btf dump file`` reads it: the file itself when it is
+    raw BTF, the ``.BTF`` section of an ELF file. CLIError with bpftool's message otherwise."""
+    from pybpf.btf.elf import is_elf
     from pybpf.btf.kernel import _btf_bytes_of, _read
 
     try:
         data = _read(path)
     except BPFError as exc:
         raise CLIError(f"failed to load BTF from {path}: {_errno_text(exc)}") from None
-    from pybpf.btf.elf import is_elf
-
+    if len(data) >= 2 and data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
+        return data
+    if not is_elf(data):
+        raise CLIError(f"failed to load BTF from {path}: neither raw BTF nor an ELF file")
     try:
-        if len(data) >= 2 and data[:2] in (b"\x9f\xeb", b"\xeb\x9f"):
-            return BTF.parse(data, base)
-        if not is_elf(data):
-            raise CLIError(f"failed to load BTF from {path}: neither raw BTF nor an ELF file")
-        raw = _btf_bytes_of(path, data)
+        return _btf_bytes_of(path, data)
+    except BTFError as exc:
+        raise CLIError(f"failed to load BTF from {path}: {exc}") from None
+
+
+def _parse(path: str, raw: Any, base: BTF | None) -> BTF:
+    try:
         return BTF.parse(raw, base)
     except BTFError as exc:
         raise CLIError(f"failed to load BTF from {path}: {exc}") from None
+
+
+def load_btf_file(path: str, base: BTF | None = None) -> BTF:
+    """BTF from ``path`` as ``bpftool btf dump file`` reads it (raw BTF or ELF ``.BTF``).
+
+    Raises :class:`CLIError` with bpftool's message when it cannot be loaded.
+    """
+    return _parse(path, read_btf_bytes(path), base)
 
 
 def _usage(ctx: Context) -> int:
@@ -100,18 +113,67 @@ def _take_base(ctx: Context, args: list[str]) -> list[str]:
     return rest
 
 
+def _base_raw(ctx: Context) -> Any:
+    """The raw bytes of the base BTF given with -B/base (None without one)."""
+    path = ctx.extra.get("base_btf")
+    if not path:
+        return None
+    cached = ctx.extra.get("_base_btf_raw")
+    if cached is None:
+        try:
+            cached = read_btf_bytes(path)
+        except CLIError as exc:
+            raise CLIError(f"failed to parse base BTF '{path}': {exc.message.split(': ', 1)[-1]}") from None
+        ctx.extra["_base_btf_raw"] = cached
+    return cached
+
+
 def _base_btf(ctx: Context) -> BTF | None:
     path = ctx.extra.get("base_btf")
     if not path:
         return None
     cached = ctx.extra.get("_base_btf_obj")
     if cached is None:
+        raw = _base_raw(ctx)
         try:
-            cached = load_btf_file(path)
-        except CLIError as exc:
-            raise CLIError(f"failed to parse base BTF '{path}': {exc.message.split(': ', 1)[-1]}") from None
+            cached = BTF.parse(raw)
+        except BTFError as exc:
+            raise CLIError(f"failed to parse base BTF '{path}': {exc}") from None
         ctx.extra["_base_btf_obj"] = cached
     return cached
+
+
+def _write_c(ctx: Context, data: bytes) -> None:
+    """Write a C dump's bytes (names that are not UTF-8 included) to the output."""
+    buffer = getattr(ctx.out, "buffer", None)
+    if buffer is None:
+        ctx.out.write(data.decode("utf-8", "surrogateescape"))
+        return
+    ctx.out.flush()
+    buffer.write(data)
+    buffer.flush()
+
+
+def _dump_options(ctx: Context, args: list[str], path: str | None) -> bool:
+    """``[format {raw | c}]`` (and ``base FILE`` for sources other than files): True for C."""
+    dump_c = False
+    while args:
+        if is_prefix(args[0], "format"):
+            if len(args) < 2:
+                raise CLIError("expecting value for 'format' option\n")
+            if args[1] == "c":
+                dump_c = True
+            elif args[1] == "raw":
+                dump_c = False
+            else:
+                raise CLIError(f"unrecognized format specifier: '{args[1]}', possible values: raw, c")
+            args = args[2:]
+        elif args[0] == "base" and len(args) >= 2 and path is None:
+            ctx.extra["base_btf"] = args[1]
+            args = args[2:]
+        else:
+            raise CLIError(f"unrecognized option: '{args[0]}'")
+    return dump_c
 
 
 def do_dump(ctx: Context, args: list[str]) -> int:
@@ -124,6 +186,8 @@ def do_dump(ctx: Context, args: list[str]) -> int:
     root_ids: list[int] = []
     btf: BTF | None = None
     btf_id: int | None = None
+    path: str | None = None
+    raw: Any = None
     if is_prefix(src, "map"):
         btf_id, root_ids, args = _map_source(ctx, args)
     elif is_prefix(src, "prog"):
@@ -137,30 +201,49 @@ def do_dump(ctx: Context, args: list[str]) -> int:
         if len(args) >= 2 and args[0] == "base":
             ctx.extra["base_btf"] = args[1]
             args = args[2:]
-        base = _base_btf(ctx)
-        if base is None and path.startswith(SYSFS_PREFIX) and path != SYSFS_VMLINUX:
-            base = load_btf_file(SYSFS_VMLINUX)
-        btf = load_btf_file(path, base)
+        _base_raw(ctx)
+        raw = read_btf_bytes(path)
     else:
         raise CLIError(f"unrecognized BTF source specifier: '{src}'")
 
-    dump_c = False
-    while args:
-        if is_prefix(args[0], "format"):
-            if len(args) < 2:
-                raise CLIError("expecting value for 'format' option\n")
-            if args[1] == "c":
-                dump_c = True
-            elif args[1] == "raw":
-                dump_c = False
-            else:
-                raise CLIError(f"unrecognized format specifier: '{args[1]}', possible values: raw, c")
-            args = args[2:]
-        elif args[0] == "base" and len(args) >= 2 and btf is None:
-            ctx.extra["base_btf"] = args[1]
-            args = args[2:]
+    # bpftool has parsed a file by the time it reads the options; its errors come first
+    option_error: CLIError | None = None
+    try:
+        dump_c = _dump_options(ctx, args, path)
+    except CLIError as exc:
+        option_error, dump_c = exc, False
+
+    if path is not None:
+        # module BTF under /sys/kernel/btf is split BTF on top of vmlinux
+        auto_base = not ctx.extra.get("base_btf") and path.startswith(SYSFS_PREFIX) and path != SYSFS_VMLINUX
+        key = None
+        if dump_c and option_error is None and not ctx.json:
+            # A whole-BTF C dump depends only on the bytes: the output cache answers before
+            # anything is parsed (PYBPF_NO_CACHE=1 bypasses it).
+            from pybpf.btf.dump_c import cache_key, cached_text
+
+            base_raw = read_btf_bytes(SYSFS_VMLINUX) if auto_base else _base_raw(ctx)
+            key = cache_key(raw, *([base_raw] if base_raw is not None else []))
+            hit = cached_text(key)
+            if hit is not None:
+                _write_c(ctx, hit)
+                return 0
+        if auto_base:
+            from pybpf.btf.kernel import kernel_btf
+
+            base: BTF | None = kernel_btf()
         else:
-            raise CLIError(f"unrecognized option: '{args[0]}'")
+            base = _base_btf(ctx)
+        btf = _parse(path, raw, base)
+        if option_error is not None:
+            raise option_error
+        if key is not None:
+            from pybpf.btf.dump_c import dump_c as _dump_c, store_text
+
+            _write_c(ctx, store_text(key, _dump_c(btf)))
+            return 0
+    elif option_error is not None:
+        raise option_error
 
     if btf is None:
         assert btf_id is not None
@@ -169,16 +252,10 @@ def do_dump(ctx: Context, args: list[str]) -> int:
     if dump_c:
         if ctx.json:
             raise CLIError("JSON output for C-syntax dump is not supported")
-        try:
-            from pybpf.btf.dump_c import dump_c as _dump_c  # written by the C-dumper work
-        except ImportError:
-            raise CLIError("format c is not available in this pybpf build") from None
-        text = _dump_c(btf, root_ids or None)
-        try:
-            ctx.out.write(text)
-        except UnicodeEncodeError:  # names that are not UTF-8 come back as surrogate escapes
-            ctx.out.flush()
-            ctx.out.buffer.write(text.encode("utf-8", "surrogateescape"))  # type: ignore[attr-defined]
+        from pybpf.btf.dump_c import dump_c as _dump_c, dump_c_cached
+
+        text = _dump_c(btf, root_ids) if root_ids else dump_c_cached(btf)
+        _write_c(ctx, text.encode("utf-8", "surrogateescape"))
         return 0
     from pybpf.btf.dump_raw import dump_json, dump_raw
 

@@ -6,12 +6,12 @@ helpers here do the same so that bpftool users need no new habits.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, TextIO
 
 from pybpf.errors import BPFError
+from pybpf.jsonw import dumps
 
 __all__ = ["CLIError", "Context", "is_prefix", "dispatch", "Handler"]
 
@@ -33,11 +33,10 @@ class Context:
     err: TextIO = field(default_factory=lambda: sys.stderr)
 
     def emit_json(self, value: Any) -> None:
-        """Print ``value`` as bpftool does: compact with ``-j``, indented by 4 with ``-p``."""
-        if self.pretty:
-            self.out.write(json.dumps(value, indent=4) + "\n")
-        else:
-            self.out.write(json.dumps(value, separators=(",", ":")) + "\n")
+        """Print ``value`` as bpftool's json_writer does: compact with ``-j``; with ``-p``
+        indented by 4 in its layout (``[{`` kept together, scalar arrays on one line, ...).
+        Values: dict/list/str/int/bool/None and :class:`pybpf.jsonw.Raw`/:class:`~pybpf.jsonw.Object`."""
+        self.out.write(dumps(value, self.pretty))
 
 
 Handler = Callable[[Context, list[str]], int]

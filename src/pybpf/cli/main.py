@@ -42,7 +42,8 @@ USAGE = """Usage: pybpf [OPTIONS] OBJECT { COMMAND | help }
 
        OBJECT := { prog | map | link | cgroup | perf | net | feature | btf | gen |
                    object | asm | tool }
-       OPTIONS := { {-j|--json} [{-p|--pretty}] | {-d|--debug} | {-f|--bpffs} }
+       OPTIONS := { {-j|--json} [{-p|--pretty}] | {-d|--debug} | {-f|--bpffs} |
+                    {-n|--nomount} }
 """
 
 
@@ -65,11 +66,22 @@ def run(ctx: Context, args: list[str]) -> int:
     raise CLIError("internal: dispatched to main.run")  # pragma: no cover
 
 
+def _object_of(word: str) -> str | None:
+    """The OBJECT keyword ``word`` abbreviates (first match in :data:`OBJECTS` order)."""
+    return next((name for name in OBJECTS if is_prefix(word, name)), None)
+
+
 def _parse_options(argv: list[str], ctx: Context) -> list[str]:
+    """Global options, anywhere on the line as bpftool's getopt takes them, into ``ctx``; the
+    other words are returned. After ``tool NAME`` the words are the tool's own (libbpf-tools'
+    ``-p PID``, ``-n NAME``...), left alone."""
     rest: list[str] = []
     i = 0
     while i < len(argv):
         a = argv[i]
+        if len(rest) >= 2 and _object_of(rest[0]) == "tool":
+            rest.extend(argv[i:])
+            break
         if a in ("-j", "--json"):
             ctx.json = True
         elif a in ("-p", "--pretty"):
@@ -79,6 +91,8 @@ def _parse_options(argv: list[str], ctx: Context) -> list[str]:
             ctx.debug = True
         elif a in ("-f", "--bpffs"):
             ctx.bpffs = True
+        elif a in ("-n", "--nomount"):
+            ctx.extra["nomount"] = True  # bpftool's: never mount tracefs/bpffs (prog tracelog)
         elif a in ("-B", "--base-btf") and i + 1 < len(argv):
             ctx.extra["base_btf"] = argv[i + 1]  # bpftool's base BTF for split BTF
             i += 1

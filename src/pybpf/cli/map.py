@@ -2,23 +2,33 @@
 
 ``MAP := { id MAP_ID | pinned FILE | name MAP_NAME }``, ``DATA := { [hex] BYTES }`` (bytes are
 read like C's ``strtoul(.., 0)``: ``0x10``, ``010`` (octal) and ``16`` are all accepted; after
-``hex`` every byte is hex). Keys and values are raw bytes, printed as bpftool prints them.
+``hex`` every byte is hex). Keys and values are given as raw bytes. Entries print as bpftool
+prints them: hex bytes, and for maps created with BTF (key/value types) bpftool's BTF-formatted
+form as well (``dump``/``lookup``/``pop`` text output, ``"formatted"`` in JSON), through
+:func:`pybpf.btf.values.format_map_entry`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import ctypes
+import errno
+import os
+from typing import TYPE_CHECKING, Any, Callable
 
 from pybpf.cli.common import CLIError, Context, Handler, dispatch, is_prefix
 from pybpf.cli.prog import _fd_kind, open_one_prog, parse_prog_handle, pinned_paths
 from pybpf.errors import BPFError, KeyNotFoundError, NotFoundError
+from pybpf.jsonw import Object, Writer, dumps
 from pybpf.maps import Map
 from pybpf.maps.info import MapInfo, query_map_info
 from pybpf.maps.types import MAP_IN_MAP_TYPES, PERCPU_TYPES
-from pybpf.sys import uapi
+from pybpf.sys import bpf_raw, uapi
 from pybpf.sys.commands import get_fd_by_id, iter_ids, obj_get
 from pybpf.sys.fd import FD
 from pybpf.sys.names import MAP_TYPE_NAMES, PROG_TYPE_NAMES, parse_map_type
+
+if TYPE_CHECKING:
+    from pybpf.btf.spec import BTF
 
 __all__ = ["run", "fprint_hex", "hex_json", "parse_bytes", "parse_map_handle", "open_maps"]
 
@@ -178,11 +188,17 @@ def _type_json(value: int) -> Any:
     return MAP_TYPE_NAMES.get(int(value), int(value))
 
 
-def _map_json(info: MapInfo, pins: dict[int, list[str]] | None) -> dict[str, Any]:
+def _map_header_json(info: MapInfo) -> dict[str, Any]:
+    """bpftool's show_map_header_json: id, type, name, flags (also ``dump``'s per-map header)."""
     obj: dict[str, Any] = {"id": info.id, "type": _type_json(info.type)}
     if info.name:
         obj["name"] = info.name
     obj["flags"] = info.map_flags
+    return obj
+
+
+def _map_json(info: MapInfo, pins: dict[int, list[str]] | None) -> dict[str, Any]:
+    obj = _map_header_json(info)
     if info.ifindex:
         obj["dev"] = {"ifindex": info.ifindex, "ns_dev": info.netns_dev, "ns_inode": info.netns_ino}
     obj["bytes_key"] = info.key_size
@@ -204,7 +220,8 @@ def _map_json(info: MapInfo, pins: dict[int, list[str]] | None) -> dict[str, Any
     return obj
 
 
-def _map_text(info: MapInfo, pins: dict[int, list[str]] | None) -> str:
+def _map_header_text(info: MapInfo) -> str:
+    """bpftool's show_map_header_plain: the first line of ``show`` (also ``dump``'s header)."""
     tname = MAP_TYPE_NAMES.get(int(info.type))
     line = f"{info.id}: " + (f"{tname}  " if tname else f"type {int(info.type)}  ")
     if info.name:
@@ -212,7 +229,11 @@ def _map_text(info: MapInfo, pins: dict[int, list[str]] | None) -> str:
     line += f"flags 0x{info.map_flags:x}"
     if info.ifindex:
         line += f"  offloaded_to ifindex {info.ifindex}"
-    text = line + f"\n\tkey {info.key_size}B  value {info.value_size}B  max_entries {info.max_entries}"
+    return line + "\n"
+
+
+def _map_text(info: MapInfo, pins: dict[int, list[str]] | None) -> str:
+    text = _map_header_text(info) + f"\tkey {info.key_size}B  value {info.value_size}B  max_entries {info.max_entries}"
     if info.memlock is not None:
         text += f"  memlock {info.memlock}B"
     if int(info.type) == uapi.BPF_MAP_TYPE_PROG_ARRAY and (
@@ -265,12 +286,44 @@ def _is_percpu(m: Map) -> bool:
     return int(m.type) in PERCPU_TYPES
 
 
-def _entry_json(m: Map, key: bytes, value: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {"key": hex_json(key)}
+def _kv_btf(info: MapInfo) -> BTF | None:
+    """The BTF bpftool formats ``info``'s entries with (vmlinux for kernel value types, the
+    map's own BTF when it has a value type, else None); CLIError when it cannot be read."""
+    from pybpf.btf.loaded import map_kv_btf as _load
+
+    try:
+        return _load(info)
+    except BPFError:
+        what = "kernel btf" if info.btf_vmlinux_value_type_id else "btf"
+        raise CLIError(f"failed to get {what}") from None
+
+
+def _formatted(m: Map, info: MapInfo, btf: BTF, key: bytes, value: Any, plain: bool) -> Object:
+    """bpftool's do_dump_btf of one entry: ``{"key": …, "value": …}`` (``"values"`` per CPU)."""
+    from pybpf.btf.values import format_map_entry
+
+    value_id = info.btf_vmlinux_value_type_id or info.btf_value_type_id
     if not _is_percpu(m):
-        obj["value"] = hex_json(value)
+        tree, _ = format_map_entry(btf, info.btf_key_type_id, value_id, key, value, plain=plain)
+        return tree
+    step = (m.value_size + 7) & ~7
+    blob = b"".join(bytes(v).ljust(step, b"\0") for v in value)
+    tree, _ = format_map_entry(btf, info.btf_key_type_id, value_id, key, blob, percpu=len(value),
+                               value_size=m.value_size, plain=plain)
+    return tree
+
+
+def _entry_json(m: Map, key: bytes, value: Any, btf: BTF | None = None,
+                info: MapInfo | None = None) -> Object:
+    """bpftool's print_entry_json: hex key/value(s), and ``"formatted"`` when the map has BTF."""
+    obj = Object([("key", hex_json(key))])
+    if not _is_percpu(m):
+        obj.append(("value", hex_json(value)))
     else:
-        obj["values"] = [{"cpu": cpu, "value": hex_json(v)} for cpu, v in enumerate(value)]
+        obj.append(("values", [Object([("cpu", cpu), ("value", hex_json(v))])
+                               for cpu, v in enumerate(value)]))
+    if btf is not None and info is not None:
+        obj.append(("formatted", _formatted(m, info, btf, key, value, plain=False)))
     return obj
 
 
@@ -295,65 +348,165 @@ def _entry_text(m: Map, key: bytes, value: Any) -> str:
     return text
 
 
-def _entry_error_text(m: Map, key: bytes, reason: str) -> str:
-    return f"key:\n{fprint_hex(key)}\nvalue:\n{reason}\n" if m.key_size > 16 or m.value_size > 16 \
-        else f"key: {fprint_hex(key)}  value: {reason}\n"
+def _entry_error_text(key_size: int, key: bytes, msg: str) -> str:
+    """bpftool's print_entry_error_msg (its line breaking counts the message, not the value)."""
+    break_names = key_size > 16 or len(msg) > 16
+    single_line = key_size + len(msg) <= 24 and not break_names
+    sep = "\n" if break_names else " "
+    return f"key:{sep}{fprint_hex(key)}{'  ' if single_line else chr(10)}value:{sep}{msg}\n"
+
+
+def _lookup_errno(exc: BPFError) -> int:
+    return exc.errno if exc.errno else errno.EINVAL
+
+
+def _entry_error(ctx: Context, w: Writer | None, chunks: list[str], m: Map, key: bytes,
+                 err: int) -> None:
+    """bpftool's print_entry_error: a lookup that failed while dumping."""
+    mt = int(m.type)
+    if (mt in MAP_IN_MAP_TYPES or mt == uapi.BPF_MAP_TYPE_PROG_ARRAY) and err == errno.ENOENT:
+        return  # an empty slot, not an error
+    if ctx.json:
+        assert w is not None
+        w.value(Object([("key", hex_json(key)), ("value", Object([("error", os.strerror(err))]))]))
+        return
+    if err == errno.ENOENT:
+        msg = "<no entry>"
+    elif err == errno.ENOSPC and mt == uapi.BPF_MAP_TYPE_REUSEPORT_SOCKARRAY:
+        msg = "<cannot read>"
+    else:
+        msg = os.strerror(err)
+    text = _entry_error_text(m.key_size, key, msg)
+    if w is not None:
+        w.text(text)  # bpftool printf()s it between the tokens of its open BTF writer
+    else:
+        chunks.append(text)
+
+
+def _keyless_next_key_errno(m: Map) -> int:
+    """errno of ``BPF_MAP_GET_NEXT_KEY`` on a map without keys (what bpftool's dump loop gets)."""
+    attr = uapi.bpf_attr()
+    scratch = ctypes.create_string_buffer(8)
+    attr.map_elem.map_fd = m.fileno()
+    attr.map_elem.next_key = ctypes.addressof(scratch)
+    ret, err = bpf_raw(uapi.BPF_MAP_GET_NEXT_KEY, attr)
+    return err if ret < 0 else 0
+
+
+def _dump_one(ctx: Context, w: Writer | None, chunks: list[str], m: Map, info: MapInfo,
+              show_header: bool) -> int:
+    """bpftool's map_dump of one map; returns its status (0, or a negative errno)."""
+    btf = _kv_btf(info) if w is not None else None
+    if w is not None:
+        if show_header:
+            w.start_object()
+            for k, v in _map_header_json(info).items():
+                w.name(k)
+                w.value(v)
+            w.name("elements")
+        w.start_array()
+    elif show_header:
+        chunks.append(_map_header_text(info))
+    count = 0
+    status = 0
+    key: bytes | None = None
+    while True:
+        if m.key_size == 0:
+            err = _keyless_next_key_errno(m)
+            if err and err != errno.ENOENT:
+                status = -err
+            break
+        try:
+            nxt = m.get_next_key(key)
+        except BPFError as exc:
+            status = -_lookup_errno(exc)
+            break
+        if nxt is None:
+            break
+        key = nxt
+        try:
+            value = m.lookup(key)
+        except BPFError as exc:
+            _entry_error(ctx, w, chunks, m, key, _lookup_errno(exc))
+            continue
+        count += 1
+        if ctx.json:
+            assert w is not None
+            w.value(_entry_json(m, key, value, btf, info))
+        elif btf is not None:
+            assert w is not None
+            w.value(_formatted(m, info, btf, key, value, plain=True))
+        elif w is not None:
+            w.text(_entry_text(m, key, value))
+        else:
+            chunks.append(_entry_text(m, key, value))
+    if w is not None:
+        w.end_array()
+        if show_header:
+            w.end_object()
+    else:
+        chunks.append(f"Found {count} element{'s' if count != 1 else ''}\n")
+    return status
 
 
 def do_dump(ctx: Context, args: list[str]) -> int:
+    """``map dump MAP``: every entry; maps with BTF print bpftool's formatted form (text mode:
+    its pretty JSON-like listing when every selected map has BTF; ``-j``: a ``"formatted"``
+    member next to the bytes). Several maps (``name`` selector) get a header each."""
     handle, rest = parse_map_handle(args)
     if rest:
         raise CLIError(f"too many arguments: {' '.join(rest)}")
     found = open_maps(handle)
     try:
-        results = []
-        for fd, info in found:
-            m = Map(fd, info)
-            if m.key_size == 0:
-                raise CLIError(f"can't dump map of type {MAP_TYPE_NAMES.get(int(m.type), m.type)}: "
-                               f"it has no keys (use peek/pop)")
-            entries: list[Any] = []
-            count = 0
-            text = []
-            for key in m.keys():
-                try:
-                    value = m.lookup(key)
-                except KeyNotFoundError:
-                    reason = "<no entry>"
-                    if ctx.json:
-                        entries.append({"key": hex_json(key), "value": {"error": reason}})
-                    else:
-                        text.append(_entry_error_text(m, key, reason))
-                    continue
-                except BPFError as exc:
-                    reason = exc.message.split(": ")[-1] if exc.errno is None else \
-                        __import__("os").strerror(exc.errno)
-                    if ctx.json:
-                        entries.append({"key": hex_json(key), "value": {"error": reason}})
-                    else:
-                        text.append(_entry_error_text(m, key, reason))
-                    continue
-                count += 1
-                if ctx.json:
-                    entries.append(_entry_json(m, key, value))
-                else:
-                    text.append(_entry_text(m, key, value))
-            if ctx.json:
-                results.append(entries)
-            else:
-                ctx.out.write("".join(text))
-                ctx.out.write(f"Found {count} element{'s' if count != 1 else ''}\n")
+        several = len(found) > 1
+        w: Writer | None = None
         if ctx.json:
-            ctx.emit_json(results[0] if len(results) == 1 else [e for r in results for e in r])
+            w = Writer(ctx.pretty)
+        elif all(info.btf_id for _, info in found):
+            w = Writer(pretty=True)  # bpftool's separate "btf_wtr", always pretty
+        chunks: list[str] = []
+        status = 0
+        if w is not None and several:
+            w.start_array()
+        for i, (fd, info) in enumerate(found):
+            status = _dump_one(ctx, w, chunks, Map(fd, info), info, several)
+            if w is None and i != len(found) - 1:
+                chunks.append("\n")
+            if status:
+                break
+        if w is not None and several:
+            w.end_array()
+        ctx.out.write("".join(chunks) if w is None else w.getvalue())
     finally:
         for fd, _ in found:
             fd.close()
-    return 0
+    return status & 0xFF
 
 
-def _parse_value(m: Map, args: list[str]) -> tuple[Any, list[str]]:
+def _print_key_value(ctx: Context, m: Map, info: MapInfo, key: bytes, value: Any) -> None:
+    """bpftool's print_key_value (lookup, peek, pop): BTF-formatted when the map has BTF."""
+    btf = _kv_btf(info)
+    if ctx.json:
+        ctx.emit_json(_entry_json(m, key, value, btf, info))
+    elif btf is not None:
+        ctx.out.write(dumps(_formatted(m, info, btf, key, value, plain=True), pretty=True))
+    else:
+        ctx.out.write(_entry_text(m, key, value))
+
+
+def _parse_value(ctx: Context, m: Map, args: list[str]) -> tuple[Any, list[str]]:
+    """``VALUE``: bytes, or a map (map-in-map) / program (prog array) selector."""
     mt = int(m.type)
+    if mt in MAP_IN_MAP_TYPES or mt == uapi.BPF_MAP_TYPE_PROG_ARRAY:
+        what = "map in map" if mt in MAP_IN_MAP_TYPES else "map of progs"
+        if m.value_size != 4:
+            raise CLIError(f"value smaller than 4B for {what}?")
+        if len(args) < 2:
+            raise CLIError(f"not enough value arguments for {what}")
     if mt == uapi.BPF_MAP_TYPE_PROG_ARRAY:
+        if is_prefix(args[0], "id") and not ctx.json:
+            ctx.err.write("Warning: updating program array via MAP_ID, make sure this map is kept open\n"
+                          "         by some process or pinned otherwise update will be lost\n")
         handle, rest = parse_prog_handle(args)
         fd, _ = open_one_prog(handle)
         return fd, rest
@@ -367,7 +520,46 @@ def _parse_value(m: Map, args: list[str]) -> tuple[Any, list[str]]:
     return raw, rest
 
 
-_UPDATE_FLAGS = {"any": uapi.BPF_ANY, "exist": uapi.BPF_EXIST, "noexist": uapi.BPF_NOEXIST}
+_UPDATE_FLAGS = {"any": uapi.BPF_ANY, "noexist": uapi.BPF_NOEXIST, "exist": uapi.BPF_EXIST}
+
+
+def _parse_elem(ctx: Context, m: Map, rest: list[str], *, want_key: bool, want_value: bool,
+                want_flags: bool, owned: list[Any]) -> tuple[bytes | None, Any, int]:
+    """bpftool's parse_elem: ``key DATA``, ``value VALUE`` and one UPDATE_FLAGS word in any
+    order, each at most once; what is wanted must be there. Returns (key, value, flags);
+    descriptors opened for values go to ``owned``."""
+    key_pending = want_key and m.key_size > 0
+    value_pending = want_value and m.value_size > 0
+    flags_pending = want_flags
+    key: bytes | None = None
+    value: Any = None
+    flags = uapi.BPF_ANY
+    while True:
+        if not rest:
+            if key_pending or value_pending:
+                raise CLIError(f"did not find {'key' if key_pending else 'value'}")
+            return key, value, flags
+        word = rest[0]
+        if is_prefix(word, "key"):
+            if not key_pending:
+                raise CLIError("duplicate key" if m.key_size else "unnecessary key")
+            key, rest = parse_bytes(rest[1:], m.key_size, "key")
+            key_pending = False
+        elif is_prefix(word, "value"):
+            if not value_pending:
+                raise CLIError("duplicate value" if m.value_size and want_value else "unnecessary value")
+            value, rest = _parse_value(ctx, m, rest[1:])
+            if hasattr(value, "close"):
+                owned.append(value)
+            value_pending = False
+        elif any(is_prefix(word, f) for f in _UPDATE_FLAGS):
+            if not flags_pending:
+                raise CLIError(f"flags specified multiple times: {word}")
+            flags = _UPDATE_FLAGS[next(f for f in _UPDATE_FLAGS if is_prefix(word, f))]
+            flags_pending = False
+            rest = rest[1:]
+        else:
+            raise CLIError(f"expected key or value, got: {word}")
 
 
 def _with_map(args: list[str], fn: Callable[[Map, list[str]], int]) -> int:
@@ -378,29 +570,12 @@ def _with_map(args: list[str], fn: Callable[[Map, list[str]], int]) -> int:
 
 
 def do_update(ctx: Context, args: list[str]) -> int:
+    """``map update MAP [key DATA] [value VALUE] [UPDATE_FLAGS]`` (also ``push``/``enqueue``)."""
     def go(m: Map, rest: list[str]) -> int:
-        key = b""
-        value: Any = None
-        flags = 0
         owned: list[Any] = []
         try:
-            while rest:
-                if is_prefix(rest[0], "key"):
-                    key, rest = parse_bytes(rest[1:], m.key_size, "key")
-                elif is_prefix(rest[0], "value"):
-                    value, rest = _parse_value(m, rest[1:])
-                    if hasattr(value, "close"):
-                        owned.append(value)
-                else:
-                    word = next((k for k in _UPDATE_FLAGS if is_prefix(rest[0], k)), None)
-                    if word is None:
-                        raise CLIError(f"expected 'key', 'value' or update flags, got: '{rest[0]}'")
-                    flags = _UPDATE_FLAGS[word]
-                    rest = rest[1:]
-            if value is None:
-                raise CLIError("did not find value")
-            if m.key_size and len(key) != m.key_size:
-                raise CLIError("did not find key")
+            key, value, flags = _parse_elem(ctx, m, rest, want_key=True, want_value=True,
+                                            want_flags=True, owned=owned)
             if m.key_size:
                 m.update(key, value, flags)
             else:
@@ -415,19 +590,11 @@ def do_update(ctx: Context, args: list[str]) -> int:
     return _with_map(args, go)
 
 
-def _key_arg(m: Map, rest: list[str], required: bool) -> tuple[bytes | None, list[str]]:
-    if rest and is_prefix(rest[0], "key"):
-        key, rest = parse_bytes(rest[1:], m.key_size, "key")
-        return key, rest
-    if required:
-        raise CLIError("did not find key")
-    return None, rest
-
-
 def do_lookup(ctx: Context, args: list[str]) -> int:
+    """``map lookup MAP [key DATA]`` (also ``peek`` for maps without keys)."""
     def go(m: Map, rest: list[str]) -> int:
-        key, rest = _key_arg(m, rest, m.key_size > 0)
-        _no_more(rest)
+        key, _, _ = _parse_elem(ctx, m, rest, want_key=True, want_value=False, want_flags=False,
+                                owned=[])
         try:
             value = m.lookup(key) if m.key_size else m.peek()
         except KeyNotFoundError:
@@ -436,19 +603,19 @@ def do_lookup(ctx: Context, args: list[str]) -> int:
             else:
                 ctx.out.write(f"key:\n{fprint_hex(key or b'')}\n\nNot found\n")
             return 254
-        if ctx.json:
-            ctx.emit_json(_entry_json(m, key or b"", value))
-        else:
-            ctx.out.write(_entry_text(m, key or b"", value))
+        _print_key_value(ctx, m, m.info(), key or b"", value)
         return 0
 
     return _with_map(args, go)
 
 
 def do_getnext(ctx: Context, args: list[str]) -> int:
+    """``map getnext MAP [key DATA]``: raw bytes, as bpftool (no BTF formatting here)."""
     def go(m: Map, rest: list[str]) -> int:
-        key, rest = _key_arg(m, rest, False)
-        _no_more(rest)
+        key = None
+        if rest:
+            key, _, _ = _parse_elem(ctx, m, rest, want_key=True, want_value=False, want_flags=False,
+                                    owned=[])
         nxt = m.get_next_key(key)
         if nxt is None:  # bpftool exits with -ENOENT (254) here
             return _fail(ctx, "can't get next key: No such file or directory", 254)
@@ -465,8 +632,8 @@ def do_getnext(ctx: Context, args: list[str]) -> int:
 
 def do_delete(ctx: Context, args: list[str]) -> int:
     def go(m: Map, rest: list[str]) -> int:
-        key, rest = _key_arg(m, rest, True)
-        _no_more(rest)
+        key, _, _ = _parse_elem(ctx, m, rest, want_key=True, want_value=False, want_flags=False,
+                                owned=[])
         m.delete(key)
         if ctx.json:
             ctx.emit_json(None)
@@ -499,41 +666,31 @@ def do_freeze(ctx: Context, args: list[str]) -> int:
 
 
 def do_push(ctx: Context, args: list[str]) -> int:
-    def go(m: Map, rest: list[str]) -> int:
-        if not rest or not is_prefix(rest[0], "value"):
-            raise CLIError("did not find value")
-        value, rest = _parse_value(m, rest[1:])
-        _no_more(rest)
-        m.push(value)
-        if ctx.json:
-            ctx.emit_json(None)
-        return 0
-
-    return _with_map(args, go)
-
-
-def _pop_or_peek(ctx: Context, args: list[str], pop: bool) -> int:
-    def go(m: Map, rest: list[str]) -> int:
-        _no_more(rest)
-        try:
-            value = m.pop() if pop else m.peek()
-        except KeyNotFoundError:
-            raise CLIError(f"{'pop' if pop else 'peek'} failed: the map is empty") from None
-        if ctx.json:
-            ctx.emit_json(_entry_json(m, b"", value))
-        else:
-            ctx.out.write(_entry_text(m, b"", value))
-        return 0
-
-    return _with_map(args, go)
-
-
-def do_pop(ctx: Context, args: list[str]) -> int:
-    return _pop_or_peek(ctx, args, True)
+    """``map push|enqueue MAP value VALUE``: bpftool's update on a map without keys."""
+    return do_update(ctx, args)
 
 
 def do_peek(ctx: Context, args: list[str]) -> int:
-    return _pop_or_peek(ctx, args, False)
+    """``map peek MAP``: bpftool's lookup on a map without keys."""
+    return do_lookup(ctx, args)
+
+
+def do_pop(ctx: Context, args: list[str]) -> int:
+    """``map pop|dequeue MAP``: take the next value of a queue or stack and print it."""
+    def go(m: Map, rest: list[str]) -> int:
+        _no_more(rest)
+        try:
+            value = m.pop()
+        except KeyNotFoundError:
+            if ctx.json:
+                ctx.emit_json(None)
+            else:
+                ctx.out.write("Error: empty map\n")  # (bpftool prints this one on stdout)
+            return 254
+        _print_key_value(ctx, m, m.info(), b"", value)
+        return 0
+
+    return _with_map(args, go)
 
 
 def _fail(ctx: Context, message: str, status: int) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pybpf.cli.common import CLIError, Context, Handler, dispatch, is_prefix
 from pybpf.errors import BPFError
-from pybpf.sys import consts, netlink, uapi
+from pybpf.sys import netlink, uapi
 from pybpf.sys.commands import prog_attach, prog_detach, prog_query
 
 __all__ = ["run", "net_entries"]

@@ -13,8 +13,7 @@ from typing import Any, Iterator
 from pybpf.cli.common import CLIError, Context, Handler, dispatch, is_prefix
 from pybpf.errors import BPFError, NotFoundError
 from pybpf.programs.info import ProgramInfo, query_prog_info, query_prog_map_ids
-from pybpf.sys import uapi
-from pybpf.sys.commands import get_fd_by_id, get_info, iter_ids, obj_get
+from pybpf.sys.commands import get_fd_by_id, iter_ids, obj_get
 from pybpf.sys.fd import FD
 from pybpf.sys.names import PROG_TYPE_NAMES
 
@@ -141,18 +140,9 @@ def prog_full_name(fd: int, info: ProgramInfo) -> str:
         if not full.func_info:
             return name
         type_id = int.from_bytes(full.func_info[4:8], "little")
-        from pybpf.btf import BTF
+        from pybpf.btf.loaded import load_btf_by_id
 
-        with get_fd_by_id("btf", info.btf_id) as btf_fd:
-            first = get_info(btf_fd.fileno(), uapi.bpf_btf_info(), "BTF")
-            import ctypes
-
-            buf = ctypes.create_string_buffer(first.btf_size)
-            second = uapi.bpf_btf_info()
-            second.btf = ctypes.addressof(buf)
-            second.btf_size = first.btf_size
-            get_info(btf_fd.fileno(), second, "BTF")
-        btf = BTF.parse(buf.raw)
+        btf = load_btf_by_id(info.btf_id)
         return btf.name_of(type_id) or name
     except (BPFError, ValueError):
         return name

@@ -104,29 +104,14 @@ def _dump(info: Any) -> Any:
 
 def _program_btf(btf_id: int) -> Any:
     """The program's BTF (string and type ids of its line and func info), by BTF id."""
-    import ctypes
-
-    from pybpf.btf import BTF
+    from pybpf.btf.loaded import load_btf_by_id
     from pybpf.errors import BPFError
-    from pybpf.sys import uapi
-    from pybpf.sys.commands import get_fd_by_id, get_info
 
     try:
-        fd = get_fd_by_id("btf", btf_id)
+        return load_btf_by_id(btf_id)
     except BPFError:
         return None  # bpftool prints the instructions without prototypes and source
-    try:
-        size = get_info(fd.fileno(), uapi.bpf_btf_info(), f"BTF id {btf_id}").btf_size
-        buf = (ctypes.c_char * max(size, 1))()
-        info = uapi.bpf_btf_info()
-        info.btf = ctypes.addressof(buf)
-        info.btf_size = size
-        get_info(fd.fileno(), info, f"BTF id {btf_id}")
-        return BTF.parse(bytes(buf)[:size])
-    except BPFError:
-        return None
-    finally:
-        fd.close()
+
 
 
 def _write(path: str, data: bytes) -> None:

@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from pybpf.errors import NotFoundError
+from pybpf.errors import BPFError, NotFoundError
 
 __all__ = ["AttachTarget", "BTF_PREFIXES", "btf_name_for", "find_attach_btf_id", "vmlinux_btf",
            "module_btf"]
@@ -36,7 +36,6 @@ BTF_PREFIXES: dict[str, tuple[str, str]] = {
 }
 
 _BTF_DIR = "/sys/kernel/btf"
-_cache: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -58,55 +57,35 @@ def btf_name_for(attach_type: str | None, name: str) -> tuple[str, str]:
 
 
 def vmlinux_btf(path: str | None = None) -> Any:
-    """The parsed kernel BTF (``/sys/kernel/btf/vmlinux`` or ``path``), cached per process."""
-    from pybpf.btf import BTF
+    """The parsed kernel BTF (``/sys/kernel/btf/vmlinux`` or ``path``): :func:`pybpf.btf.kernel.kernel_btf`
+    (one per process, with the on-disk index cache)."""
+    from pybpf.btf.kernel import kernel_btf
 
-    key = path or os.path.join(_BTF_DIR, "vmlinux")
-    btf = _cache.get(key)
-    if btf is None:
-        with open(key, "rb") as f:
-            btf = BTF.parse(f.read())
-        _cache[key] = btf
-    return btf
+    return kernel_btf(path)
 
 
 def module_btf(module: str) -> Any:
-    """The split BTF of kernel module ``module`` on top of vmlinux's, cached."""
-    from pybpf.btf import BTF
+    """The split BTF of kernel module ``module`` on top of vmlinux's:
+    :func:`pybpf.btf.kernel.module_btf` (one per process)."""
+    from pybpf.btf.kernel import module_btf as _module_btf
 
-    key = os.path.join(_BTF_DIR, module)
-    btf = _cache.get(key)
-    if btf is None:
-        with open(key, "rb") as f:
-            btf = BTF.parse(f.read(), base=vmlinux_btf())
-        _cache[key] = btf
-    return btf
+    return _module_btf(module)
 
 
 def _btf_object_id(module: str) -> int:
     """Kernel id of the BTF object named ``module`` (for ``attach_btf_obj_fd``)."""
-    import ctypes
-
+    from pybpf.btf.loaded import LoadedBTF
     from pybpf.errors import BPFError
-    from pybpf.sys import uapi
-    from pybpf.sys.commands import get_fd_by_id, get_info, iter_ids
+    from pybpf.sys.commands import iter_ids
 
     for btf_id in iter_ids("btf"):
         try:
-            fd = get_fd_by_id("btf", btf_id)
+            with LoadedBTF.from_id(btf_id) as kbtf:
+                info = kbtf.info()
         except BPFError:
             continue
-        with fd:
-            name = ctypes.create_string_buffer(64)
-            info = uapi.bpf_btf_info()
-            info.name = ctypes.addressof(name)
-            info.name_len = 64
-            try:
-                get_info(fd.fileno(), info, "BTF")
-            except BPFError:
-                continue
-            if info.kernel_btf and name.value.decode() == module:
-                return btf_id
+        if info.kernel_btf and info.name == module:
+            return btf_id
     raise NotFoundError(f"no kernel BTF object for module '{module}' is loaded")
 
 
@@ -132,7 +111,7 @@ def find_attach_btf_id(name: str, attach_type: str | None, *, kernel_btf: str | 
     for mod in modules:
         try:
             btf = module_btf(mod)
-        except OSError:
+        except (OSError, BPFError):
             continue
         ids = [i for i in btf.find(btf_name, kind) if i >= len(vmlinux_btf())]
         if ids:

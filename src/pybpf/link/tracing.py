@@ -116,24 +116,15 @@ def attach_freplace(program: Any, target_program: Any = None, function: str | No
 
 
 def _prog_func_btf_id(target_program: Any, function: str) -> int:
-    import ctypes
-
-    from pybpf.btf import BTF, Kind
+    from pybpf.btf import Kind
+    from pybpf.btf.loaded import load_btf_by_id
     from pybpf.errors import NotFoundError
-    from pybpf.sys.commands import get_fd_by_id, get_info
 
     info = target_program.info(arrays=False) if hasattr(target_program, "info") else None
     btf_id = getattr(info, "btf_id", 0)
     if not btf_id:
         raise NotFoundError("freplace attach: the target program has no BTF")
-    with get_fd_by_id("btf", btf_id) as bfd:
-        first = get_info(bfd.fileno(), uapi.bpf_btf_info(), "BTF")
-        buf = ctypes.create_string_buffer(first.btf_size)
-        second = uapi.bpf_btf_info()
-        second.btf = ctypes.addressof(buf)
-        second.btf_size = first.btf_size
-        get_info(bfd.fileno(), second, "BTF")
-    ids = BTF.parse(buf.raw).find(function, Kind.FUNC)
+    ids = load_btf_by_id(btf_id).find(function, Kind.FUNC)
     if not ids:
         raise NotFoundError(f"freplace attach: no function '{function}' in the target program's BTF")
     return ids[0]
