@@ -4,13 +4,16 @@
     spec.variables["targ_uid"].value = 1000          # .rodata/.data/.bss, typed through BTF
     spec.maps["events"].max_entries = 1 << 20
     spec.programs["handle_exit"].autoload = False
+    spec.maps["my_cc"].struct_ops["name"] = b"my_cc2"  # struct_ops maps: members by name
     with spec.load() as obj:                         # pybpf.Object
+        obj.attach()                                 # programs, then struct_ops maps
         ...
 
 Opening follows libbpf 1.x's ``bpf_object__open()`` step by step (section sorting, externs, BTF
-fix-ups, BTF-defined maps, global data maps, ``SEC()`` typing, relocation records) and makes no
-system call: the result depends only on the bytes (and ``name``). Everything that depends on
-the running kernel (extern values, CO-RE, BTF sanitizing, map and program creation) happens in
+fix-ups, BTF-defined maps, global data maps, ``SEC()`` typing, struct_ops maps, relocation
+records) and makes no system call: the result depends only on the bytes (and ``name``).
+Everything that depends on the running kernel (extern values, struct_ops types, CO-RE, BTF
+sanitizing, map and program creation) happens in
 :meth:`ObjectSpec.load`. A spec can be loaded several times; :meth:`ObjectSpec.copy` (also
 ``copy.copy``/``copy.deepcopy``) gives an independent one to edit.
 """
