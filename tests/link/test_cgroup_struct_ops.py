@@ -1,21 +1,17 @@
 """cgroup programs on a cgroup v2 directory created for the test (bpf_link and PROG_ATTACH
-with multi/override), and a struct_ops map: a BPF TCP congestion control registered through a
-struct_ops link and used by a real loopback TCP connection."""
+with multi/override). (struct_ops maps, once tested here with a hand-built map, are in
+tests/link/test_struct_ops.py, loaded from an object.)"""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
 
 import pytest
 
-from pybpf import Map
-from pybpf.errors import BPFError
 from pybpf.link.cgroup import attach_cgroup
-from pybpf.link.struct_ops import BPF_F_LINK, attach_struct_ops, struct_ops_layout, struct_ops_value
 from pybpf.sys import uapi
 
 pytestmark = pytest.mark.kernel
@@ -79,49 +75,3 @@ def test_cgroup_sock_create(load_fixture, cgroup, how):
         if not link.is_bpf_link:
             assert flags == (2 if how.get("attach_flags", "multi") == "multi" else 1)
     assert udp_socket_in(cgroup) == 0 and obj.get("cg_hits") == 2
-
-
-def test_struct_ops_tcp_congestion_control(load_fixture):
-    try:
-        layout = struct_ops_layout("tcp_congestion_ops")
-    except BPFError as exc:
-        from tests.conftest import skip_or_fail
-
-        skip_or_fail(f"no tcp_congestion_ops struct_ops here: {exc}")
-    ops = {"init": "struct_ops/cc_init", "ssthresh": "struct_ops/cc_ssthresh",
-           "cong_avoid": "struct_ops/cc_cong_avoid", "undo_cwnd": "struct_ops/cc_undo_cwnd"}
-    opts = {sec: {"attach_btf_id": layout.type_id, "expected_attach_type": layout.members[m][0]}
-            for m, sec in ops.items()}
-    obj = load_fixture(SRC, only=tuple(ops.values()), prog_opts=opts)
-    name = f"pybpf_{uuid.uuid4().hex[:6]}"
-    from pybpf.features import BTF_KIND_BLOBS
-    from pybpf.sys.commands import btf_load
-
-    with btf_load(BTF_KIND_BLOBS["int"]) as btf:   # the kernel wants some object BTF here
-        st_map = Map.create("struct_ops", 4, layout.value_size, 1, name="pybpf_cc", flags=BPF_F_LINK,
-                            btf=btf, btf_vmlinux_value_type_id=layout.value_type_id)
-    try:
-        value = struct_ops_value(layout, {"name": name, **{m: obj.progs[s] for m, s in ops.items()}})
-        with attach_struct_ops(st_map, value) as link:
-            info = link.info()
-            assert info.type == uapi.BPF_LINK_TYPE_STRUCT_OPS and info.map_id == st_map.id
-            avail = open("/proc/sys/net/ipv4/tcp_available_congestion_control").read().split()
-            assert name in avail
-            srv = socket.socket()
-            srv.bind(("127.0.0.1", 0))
-            srv.listen(1)
-            cli = socket.socket()
-            cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, name.encode())
-            cli.connect(srv.getsockname())
-            peer, _ = srv.accept()
-            cli.sendall(b"x" * 100000)
-            got = 0
-            while got < 100000:
-                got += len(peer.recv(65536))
-            assert cli.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0") == name.encode()
-            for s in (cli, peer, srv):
-                s.close()
-            assert obj.get("cc_init") >= 1
-        assert name not in open("/proc/sys/net/ipv4/tcp_available_congestion_control").read().split()
-    finally:
-        st_map.close()

@@ -14,7 +14,6 @@ __u16 target_port = 0;          /* host order */
 __u32 drop = 0;
 __u64 xdp_hits = 0, tc_hits = 0, tcx_hits = 0, tcx2_hits = 0, sock_hits = 0, cg_hits = 0;
 __u64 lookup_hits = 0, dissect_hits = 0, nf_hits = 0, msg_hits = 0, skb_verdict_hits = 0;
-__u64 cc_init = 0, cc_ssthresh = 0, cc_avoid = 0, cc_undo = 0;
 __u32 order[4] = {};
 __u32 order_n = 0;
 
@@ -141,34 +140,6 @@ int skb_verdict(struct __sk_buff *skb)
 {
 	__sync_fetch_and_add(&skb_verdict_hits, 1);
 	return SK_PASS;
-}
-
-SEC("struct_ops/cc_init")
-int cc_init_fn(__u64 *ctx)
-{
-	__sync_fetch_and_add(&cc_init, 1);
-	return 0;
-}
-
-SEC("struct_ops/cc_ssthresh")
-__u32 cc_ssthresh_fn(__u64 *ctx)
-{
-	__sync_fetch_and_add(&cc_ssthresh, 1);
-	return 10;
-}
-
-SEC("struct_ops/cc_cong_avoid")
-int cc_avoid_fn(__u64 *ctx)
-{
-	__sync_fetch_and_add(&cc_avoid, 1);
-	return 0;
-}
-
-SEC("struct_ops/cc_undo_cwnd")
-__u32 cc_undo_fn(__u64 *ctx)
-{
-	__sync_fetch_and_add(&cc_undo, 1);
-	return 10;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -11,6 +11,7 @@ maps                BTF-defined maps, global data maps (:class:`MapSpec`)
 programs            :class:`ProgramSpec` and its libbpf-style setters
 relocs              relocation records of program code and of ``.maps``
 variables           global variables (:class:`VariableSpec`, live :class:`Variable`)
+struct_ops          struct_ops maps: open (:class:`StructOpsSpec`) and kernel matching at load
 sections            libbpf's ``SEC()`` table
 linker              CO-RE, BPF-to-BPF calls, callbacks, func/line info, data relocations
 kernel              the running kernel's BTF, module BTFs, attach targets (at load)
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from pybpf.object.maps import MapSpec
     from pybpf.object.programs import ProgramSpec
     from pybpf.object.spec import MapSpecs, ObjectSpec
+    from pybpf.object.struct_ops import StructOpsSpec
     from pybpf.object.variables import Variable, VariableSpec
 
 _LAZY = {
@@ -44,6 +46,7 @@ _LAZY = {
     "ExternSpec": "pybpf.object.externs", "VariableSpec": "pybpf.object.variables",
     "Variable": "pybpf.object.variables", "Object": "pybpf.object.live",
     "ObjectMaps": "pybpf.object.live", "LinkedProgram": "pybpf.object.linker",
+    "StructOpsSpec": "pybpf.object.struct_ops",
 }
 
 

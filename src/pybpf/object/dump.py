@@ -55,7 +55,11 @@ def _program(spec: "ObjectSpec", p: "ProgramSpec") -> dict[str, Any]:
         "insn_offset": p.insn_offset, "insns": p.insn_count,
     }
     if not p.is_subprog:
-        out.update(type=_prog_type(p.type), expected_attach_type=_attach_type(p.expected_attach_type),
+        from pybpf.object.struct_ops import is_struct_ops_program
+
+        # a struct_ops program's "attach type" is its member index (libbpf 1.1 at open)
+        eat = p.expected_attach_type if is_struct_ops_program(p) else _attach_type(p.expected_attach_type)
+        out.update(type=_prog_type(p.type), expected_attach_type=eat,
                    autoload=p.autoload, sleepable=p.sleepable, attach_target=p.btf_attach_name(),
                    auto_attach=p.definition.auto_attach if p.definition is not None else None)
     maps = spec.maps.list()
@@ -93,6 +97,10 @@ def _map(mp: "MapSpec") -> dict[str, Any]:
         out["inner"] = _map(mp.inner)
     if mp.init_slots:
         out["init_slots"] = {str(k): v for k, v in sorted(mp.init_slots.items())}
+    ops = mp.struct_ops
+    if ops is not None:
+        out["struct_ops"] = {"type": ops.type_name, "section": ops.section, "autocreate": mp.autocreate,
+                             "programs": dict(ops.programs)}
     return out
 
 
@@ -147,7 +155,11 @@ def render(info: dict[str, Any]) -> str:
         if p["subprogram"]:
             head = f"  {p['name']}: subprogram in {p['section']}, {p['insns']} insns at insn {p['insn_offset']}"
         else:
-            attach = f", attach {p['expected_attach_type']}" if p["expected_attach_type"] else ""
+            eat = p["expected_attach_type"]
+            if isinstance(eat, int):
+                attach = f", member #{eat}"
+            else:
+                attach = f", attach {eat}" if eat else ""
             target = f", target {p['attach_target']}" if p["attach_target"] else ""
             flags = "" if p["autoload"] else ", autoload off"
             head = (f"  {p['name']}: {p['type'] or 'UNKNOWN TYPE'} (sec '{p['section']}'{attach}{target}{flags}), "
@@ -164,6 +176,12 @@ def render(info: dict[str, Any]) -> str:
             lines.append(_map_line(m["inner"], "    inner "))
         for slot, target in m.get("init_slots", {}).items():
             lines.append(f"    slot [{slot}] = {target}")
+        ops = m.get("struct_ops")
+        if ops is not None:
+            off = "" if ops["autocreate"] else ", autocreate off"
+            lines.append(f"    struct {ops['type']} in {ops['section']}{off}")
+            for member, prog in ops["programs"].items():
+                lines.append(f"    .{member} = {prog}")
     if info["variables"]:
         lines.append("\nvariables:")
         for v in info["variables"]:

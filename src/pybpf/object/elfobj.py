@@ -4,8 +4,10 @@
 ``bpf_object__elf_collect()`` does and returns an :class:`ElfObject`: the license, the
 ``version`` section, the raw ``.BTF``/``.BTF.ext`` bytes, the global data sections (``.data*``,
 ``.rodata*``, ``.bss*``), the ``.maps`` section, one :class:`RawProgram` per ``STT_FUNC`` symbol
-of every executable section (sorted by section index and offset, as libbpf sorts them) and the
-relocation sections libbpf processes (those of executable sections and of ``.maps``).
+of every executable section (sorted by section index and offset, as libbpf sorts them), the
+struct_ops sections (``.struct_ops``, ``.struct_ops.link`` and their ``?`` forms) and the
+relocation sections libbpf processes (those of executable sections, of ``.maps`` and of the
+struct_ops sections).
 
 Sections libbpf ignores (string tables, ``.llvm_addrsig``, DWARF and its relocations,
 relocations of ``.BTF``/``.BTF.ext``, an empty ``.text``) are skipped without being decoded, so a
@@ -23,6 +25,8 @@ from typing import TYPE_CHECKING
 
 from pybpf.elf import constants as c
 from pybpf.errors import ELFError, ObjectError
+
+from pybpf.object.struct_ops import STRUCT_OPS_SECTIONS, StructOpsSection
 
 if TYPE_CHECKING:
     from pybpf.elf import ELFFile, Section, Symbol
@@ -78,7 +82,9 @@ class ElfObject:
     text_index: int = 0
     maps_index: int = -1
     maps_data: bytes = b""
-    struct_ops: list[str] = field(default_factory=list)
+    struct_ops: list[StructOpsSection] = field(default_factory=list)
+    #: relocations of struct_ops sections: section index -> [(offset, symbol index)]
+    struct_ops_relocations: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     symbols_index: int = 0
     #: section index -> kind, for the sections relocations may refer to
     section_kinds: dict[int, str] = field(default_factory=dict)
@@ -204,14 +210,15 @@ def collect(elf: "ELFFile", name: str) -> ElfObject:
             elif sname == ".rodata" or sname.startswith(".rodata."):
                 obj.data_sections.append(DataSection(sec.index, sname, SEC_RODATA, sec.size, bytes(sec.data)))
                 obj.section_kinds[sec.index] = SEC_RODATA
-            elif sname in (".struct_ops", ".struct_ops.link"):
-                obj.struct_ops.append(sname)
+            elif sname in STRUCT_OPS_SECTIONS:
+                obj.struct_ops.append(StructOpsSection(sec.index, sname, bytes(sec.data)))
         elif sec.type == c.SHT_REL:
             target = sec.info
             if sec.entsize != 16 or target >= len(sections):
                 raise ELFError(f"{where}: relocation {sec.describe()}: entry size {sec.entsize} "
                                f"(want 16) or target section {target} out of range")
-            if sections[target].flags & c.SHF_EXECINSTR or sname == ".rel.maps":
+            if (sections[target].flags & c.SHF_EXECINSTR or sname == ".rel.maps"
+                    or sname[4:] in STRUCT_OPS_SECTIONS and sname.startswith(".rel")):
                 rel_sections.append(sec)
         elif sec.type == c.SHT_NOBITS and (sname == ".bss" or sname.startswith(".bss.")):
             obj.data_sections.append(DataSection(sec.index, sname, SEC_BSS, sec.size, b""))
@@ -219,12 +226,15 @@ def collect(elf: "ELFFile", name: str) -> ElfObject:
     if obj.programs:
         obj.programs.sort(key=lambda p: (p.section_index, p.insn_offset))
     # Relocation entries, decoded and checked now (the ELF is closed after opening).
+    st_ops = {s.index for s in obj.struct_ops}
     for sec in rel_sections:
         rs = elf.relocation_section(sec)
         target = sec.info
         entries = [(r.offset, r.type, r.symbol_index) for r in rs.entries()]
         if target == obj.maps_index:
             obj.maps_relocations.extend((off, sym) for off, _, sym in entries)
+        elif target in st_ops:
+            obj.struct_ops_relocations.setdefault(target, []).extend((off, sym) for off, _, sym in entries)
         elif sections[target].flags & c.SHF_EXECINSTR:
             obj.prog_relocations.append((target, entries))
     return obj

@@ -142,8 +142,11 @@ class Linker:
     Works on copies of the programs' instructions: the :class:`ObjectSpec` is left untouched.
     """
 
-    def __init__(self, spec: "ObjectSpec", *, decl_tags: bool = True) -> None:
+    def __init__(self, spec: "ObjectSpec", *, decl_tags: bool = True,
+                 loads: "Callable[[ProgramSpec], bool] | None" = None) -> None:
         self.spec = spec
+        #: whether a program is loaded (default: its autoload; struct_ops maps can decide)
+        self.loads: Callable[[ProgramSpec], bool] = loads or (lambda p: p.autoload)
         self.programs = spec.all_programs
         self.work: dict[int, bytearray] = {id(p): bytearray(p.insns) for p in self.programs}
         self.core_records: dict[int, list[tuple[int, CoreRecord]]] = {}
@@ -214,7 +217,7 @@ class Linker:
                 prog = self.find(sec_idx, relo.insn_off // 8)
                 if prog is None and relo.insn_off % 8 == 0:
                     continue   # e.g. an eliminated weak subprogram: libbpf skips it
-                if prog is not None and not prog.autoload and not all_programs:
+                if prog is not None and not self.loads(prog) and not all_programs:
                     continue   # not loaded: not relocated
                 name = prog.name if prog is not None else ""
                 insns = self.work[id(prog)] if prog is not None else bytearray()

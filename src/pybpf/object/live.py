@@ -221,9 +221,11 @@ class Object:
         """Attach every loaded program as libbpf's ``bpf_object__attach_skeleton()`` does:
         programs whose ``SEC()`` name says how (tracepoints, kprobes, uprobes, USDT, raw
         tracepoints, fentry/fexit/lsm/iter...) and whose ``autoattach`` is on; others (XDP, tc,
-        cgroup, a bare ``SEC("kprobe")``...) are skipped. Returns the new links, which the
-        object owns (detached by :meth:`close`). On failure the links made by this call are
-        detached and :class:`~pybpf.errors.AttachError` names the program."""
+        cgroup, a bare ``SEC("kprobe")``...) are skipped. Then every created struct_ops map
+        whose ``autoattach`` is on is registered (:meth:`attach_struct_ops`). Returns the new
+        links, which the object owns (detached by :meth:`close`, which unregisters the
+        struct_ops maps). On failure the links made by this call are detached and
+        :class:`~pybpf.errors.AttachError` names the program or map."""
         self._check_open()
         new: list[Link] = []
         try:
@@ -234,6 +236,9 @@ class Object:
                 link = self._auto_attach(name)
                 if link is not None:
                     new.append(link)
+            for mp, obj in zip(self._map_specs, self._map_objs):
+                if obj is not None and mp.struct_ops is not None and mp.autoattach:
+                    new.append(self._attach_struct_ops(mp.name, obj))
         except BaseException:
             for link in new:
                 link.close()
@@ -249,6 +254,25 @@ class Object:
         if name not in self.programs:
             raise KeyError(f"program '{name}' was not loaded")
         return self._auto_attach(name)
+
+    def attach_struct_ops(self, name: str) -> "Link":
+        """Register struct_ops map ``name`` (libbpf's ``bpf_map__attach_struct_ops``): a
+        struct_ops bpf_link for ``SEC(".struct_ops.link")`` maps, the map's value written for
+        ``SEC(".struct_ops")`` ones (see :func:`pybpf.link.attach_struct_ops`). The link
+        belongs to the caller; closing it unregisters the map."""
+        self._check_open()
+        if name not in self.maps or self.maps.spec(name).struct_ops is None:
+            raise KeyError(f"struct_ops map '{name}' was not created")
+        return self._attach_struct_ops(name, self.maps[name])
+
+    def _attach_struct_ops(self, name: str, obj: "Map") -> "Link":
+        from pybpf.link.struct_ops import attach_struct_ops
+
+        try:
+            return attach_struct_ops(obj)
+        except BPFError as exc:
+            raise AttachError(f"map '{name}': failed to register struct_ops: {exc.message}", errno=exc.errno,
+                              op=exc.op) from None
 
     def _auto_attach(self, name: str) -> "Link | None":
         from pybpf.link import auto_attach

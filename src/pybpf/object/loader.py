@@ -4,6 +4,8 @@ Steps (libbpf's order; linking is done before anything is created so that a CO-R
 leaves nothing behind):
 
 1. resolve externs (:mod:`pybpf.object.resolve`) into the ``.kconfig`` map's contents;
+   match struct_ops maps against the kernel's types (:mod:`pybpf.object.struct_ops`), which
+   also decides which struct_ops programs are loaded and where they attach;
 2. link every program that will be loaded (:mod:`pybpf.object.linker`): CO-RE against the
    running kernel's BTF (or ``kernel_btf``), subprograms and callbacks, func/line info;
 3. load the object's BTF, rewritten for what this kernel supports
@@ -16,7 +18,9 @@ leaves nothing behind):
 5. load the programs: data relocations applied with the maps' descriptors, BTF attach targets
    found (``attach_btf_id``; freplace against its target program), ``.rodata`` bound to every
    program; a verifier rejection keeps its log, with poisoned instructions explained;
-6. fill prog-array slots.
+6. fill prog-array slots; keep each struct_ops map's value (program descriptors in its
+   function slots) for registering (:func:`pybpf.link.attach_struct_ops`,
+   :meth:`pybpf.Object.attach`), which loading itself does not do (as libbpf).
 
 On any failure everything created so far is closed and maps pinned by this load are unpinned;
 the error names the map or program and why.
@@ -28,11 +32,12 @@ import errno as _errno
 import os
 from typing import TYPE_CHECKING, Any
 
-from pybpf.errors import BPFError, NotFoundError, NotSupportedError, ObjectError, VerifierError
+from pybpf.errors import BPFError, NotFoundError, ObjectError, VerifierError
 
 if TYPE_CHECKING:
     from pybpf.maps import Map
     from pybpf.object.kernel import KernelContext
+    from pybpf.object.struct_ops import KernelStructOps, StructOpsPlan
     from pybpf.object.linker import ExternValue, LinkedProgram
     from pybpf.object.live import Object
     from pybpf.object.maps import MapSpec
@@ -103,14 +108,10 @@ def load_object(spec: "ObjectSpec", *, kernel_btf: Any = None, pin_root: str | N
     from pybpf.sys.rlimit import ensure_memlock_rlimit
 
     where = spec.path or spec.name or "<object>"
-    if spec._struct_ops:
-        raise NotSupportedError(f"{where}: struct_ops maps ({', '.join(spec._struct_ops)}) are not "
-                                "supported by pybpf's object loader yet")
     if isinstance(kernel_btf, os.PathLike):
         kernel_btf = os.fspath(kernel_btf)
-    progs = [p for p in spec.programs.values() if p.autoload]
-    for p in progs:
-        if p.type is None:
+    for p in spec.programs.values():
+        if p.autoload and p.type is None:
             raise ObjectError(f"{where}: prog '{p.name}': missing BPF prog type, check ELF section name "
                               f"'{p.section_name}' (no libbpf SEC() definition matches it; set "
                               "spec.programs[...].type)")
@@ -122,13 +123,15 @@ def load_object(spec: "ObjectSpec", *, kernel_btf: Any = None, pin_root: str | N
         maps = [mp.copy() for mp in spec.maps.list()]
         kcfg = next((mp for mp in maps if mp.kind == "kconfig"), None)
         externs = resolve_externs(spec, ctx, kcfg.data if kcfg is not None else None, kconfig)
+        plan = _struct_ops_plan(spec, maps, ctx, where)
+        progs = [p for p in spec.programs.values() if plan.loads(p)]
 
         decl_tags = True
         if spec.btf is not None:
             features = _btf_features()
             decl_tags = features.decl_tag
-        linker = Linker(spec, decl_tags=decl_tags)
-        if linker.core_sections() and any(p.autoload for p in spec.all_programs):
+        linker = Linker(spec, decl_tags=decl_tags, loads=plan.loads)
+        if linker.core_sections() and any(plan.loads(p) for p in spec.all_programs):
             targets, modules = ctx.core_targets()
             linker.apply_core(targets, modules)
         linker.mark_pseudo_funcs()
@@ -141,15 +144,16 @@ def load_object(spec: "ObjectSpec", *, kernel_btf: Any = None, pin_root: str | N
             btf_fd = _load_btf(spec, features, warnings, where)
             created.btf_fd = btf_fd
 
-        map_objs = _create_maps(spec, maps, btf_fd, pin_root, created, where)
+        map_objs = _create_maps(spec, maps, btf_fd, pin_root, created, where, plan)
         kconfig_fd = None
         if kcfg is not None:
             kobj = map_objs[maps.index(kcfg)]
             kconfig_fd = kobj.fileno() if kobj is not None else None
 
         prog_objs = _load_programs(spec, progs, linked, maps, map_objs, externs, kconfig_fd, btf_fd, ctx,
-                                   created, log_level, where)
+                                   created, log_level, where, plan)
         _init_prog_arrays(maps, map_objs, prog_objs, where)
+        _prepare_struct_ops(plan, map_objs, prog_objs)
 
         from pybpf.object.live import Object
 
@@ -170,23 +174,58 @@ def link_object(spec: "ObjectSpec", *, kernel_btf: Any = None, kconfig: str | No
     from pybpf.object.resolve import resolve_externs
 
     ctx = KernelContext(os.fspath(kernel_btf) if isinstance(kernel_btf, os.PathLike) else kernel_btf)
+    where = spec.path or spec.name or "<object>"
     try:
-        kcfg = next((mp.copy() for mp in spec.maps.list() if mp.kind == "kconfig"), None)
+        maps = [mp.copy() for mp in spec.maps.list()]
+        kcfg = next((mp for mp in maps if mp.kind == "kconfig"), None)
         externs = resolve_externs(spec, ctx, kcfg.data if kcfg is not None else None, kconfig)
-        linker = Linker(spec)
+        plan = _struct_ops_plan(spec, maps, ctx, where)
+        linker = Linker(spec, loads=plan.loads)
         if linker.core_sections():
             targets, modules = ctx.core_targets()
             linker.apply_core(targets, modules)
         linker.mark_pseudo_funcs()
         out = {}
         for p in spec.programs.values():
-            if p.autoload:
+            if plan.loads(p):
                 lp = linker.link(p)
                 lp.externs = externs
                 out[p.name] = lp
         return out
     finally:
         ctx.close()
+
+
+# ------------------------------------------------------------------------------------------ struct_ops
+
+def _struct_ops_plan(spec: "ObjectSpec", maps: "list[MapSpec]", ctx: "KernelContext", where: str) -> "StructOpsPlan":
+    """struct_ops maps matched against the kernel, the programs' attach targets and autoload
+    (:func:`pybpf.object.struct_ops.plan_struct_ops`); refuses a struct_ops program no created
+    map uses (the kernel could not tell which struct and member it implements)."""
+    from pybpf.object.struct_ops import StructOpsPlan, is_struct_ops_program, plan_struct_ops
+
+    plan = StructOpsPlan()
+    if any(mp.struct_ops is not None for mp in maps):
+        plan = plan_struct_ops(spec, maps, ctx, where)
+    for p in spec.programs.values():
+        if plan.loads(p) and p.name not in plan.programs and is_struct_ops_program(p):
+            raise ObjectError(f"{where}: prog '{p.name}': struct_ops program is not used by any struct_ops "
+                              "map that is created, so nothing says which kernel struct and member it "
+                              "implements (put it in a SEC(\".struct_ops\") variable's function pointer, "
+                              "or set its autoload to False)")
+    return plan
+
+
+def _prepare_struct_ops(plan: "StructOpsPlan", map_objs: "list[Map | None]", progs: dict[str, Any]) -> None:
+    """Keep each struct_ops map's value, program descriptors in place, on the map
+    (``Map.struct_ops_value``) for :func:`pybpf.link.attach_struct_ops` (libbpf's
+    bpf_object_prepare_struct_ops)."""
+    from pybpf.object.struct_ops import fill_value
+
+    for idx, kso in plan.maps.items():
+        obj = map_objs[idx]
+        if obj is not None:
+            obj.struct_ops_value = fill_value(kso, progs)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------------------------ BTF
@@ -250,10 +289,13 @@ def _reuse_pinned(mp: "MapSpec", path: str, where: str) -> "Map | None":
     return pinned
 
 
-def _create_one(mp: "MapSpec", btf_fd: Any, where: str) -> "Map":
+def _create_one(mp: "MapSpec", btf_fd: Any, where: str, kso: "KernelStructOps | None" = None) -> "Map":
     """libbpf's bpf_object__create_map() (inner map template first; BTF dropped on refusal)."""
     from pybpf.maps import Map
     from pybpf.object.maps import MAP_IN_MAP, MAP_TYPE_PERF_EVENT_ARRAY, NO_BTF_TYPES
+
+    if kso is not None:
+        return _create_struct_ops(mp, btf_fd, where, kso)
 
     max_entries = mp.max_entries
     if mp.type == MAP_TYPE_PERF_EVENT_ARRAY and not max_entries:
@@ -288,12 +330,37 @@ def _create_one(mp: "MapSpec", btf_fd: Any, where: str) -> "Map":
             inner.close()
 
 
+def _create_struct_ops(mp: "MapSpec", btf_fd: Any, where: str, kso: "KernelStructOps") -> "Map":
+    """A struct_ops map: the kernel's value type (``btf_vmlinux_value_type_id``, in a module's
+    BTF with ``BPF_F_VTYPE_BTF_OBJ_FD``); the object's BTF must be loaded (the kernel wants it)."""
+    from pybpf.maps import Map
+    from pybpf.object.struct_ops import BPF_F_VTYPE_BTF_OBJ_FD
+
+    if btf_fd is None:
+        raise ObjectError(f"{where}: map '{mp.name}': struct_ops maps need the object's BTF, which the kernel "
+                          "refused (see the load's warnings)")
+    flags = mp.flags
+    kw: dict[str, Any] = {}
+    if kso.module is not None:
+        if kso.module.fd is None:
+            raise ObjectError(f"{where}: map '{mp.name}': struct {kso.type_name} is in module "
+                              f"'{kso.module.name}', whose BTF object cannot be opened")
+        kw["value_type_btf_obj_fd"] = kso.module.fd
+        flags |= BPF_F_VTYPE_BTF_OBJ_FD
+    if mp.flags & _BPF_F_NUMA_NODE:
+        kw["numa_node"] = mp.numa_node
+    return Map.create(mp.type, mp.key_size, mp.value_size, mp.max_entries, name=mp.name[:15], flags=flags,
+                      btf=btf_fd, btf_vmlinux_value_type_id=kso.value_type_id, map_extra=mp.map_extra,
+                      ifindex=mp.ifindex, **kw)
+
+
 def _create_maps(spec: "ObjectSpec", maps: "list[MapSpec]", btf_fd: Any, pin_root: str | None,
-                 created: _Created, where: str) -> "list[Map | None]":
+                 created: _Created, where: str, plan: "StructOpsPlan | None" = None) -> "list[Map | None]":
     from pybpf.sys.commands import obj_pin
 
     out: list[Map | None] = []
-    for mp in maps:
+    st_ops = plan.maps if plan is not None else {}
+    for idx, mp in enumerate(maps):
         if not mp.autocreate:
             out.append(None)
             continue
@@ -315,7 +382,9 @@ def _create_maps(spec: "ObjectSpec", maps: "list[MapSpec]", btf_fd: Any, pin_roo
                 if attempt:
                     raise ObjectError(f"{where}: map '{mp.name}': cannot find pinned map at '{path}'")
             try:
-                obj = _create_one(mp, btf_fd, where)
+                obj = _create_one(mp, btf_fd, where, st_ops.get(idx))
+            except ObjectError:
+                raise
             except BPFError as exc:
                 raise rephrase(exc, f"{where}: map '{mp.name}': failed to create: {exc.message}") from None
             obj.reused = False  # type: ignore[attr-defined]
@@ -495,7 +564,7 @@ def _attach_target(prog: "ProgramSpec", ctx: "KernelContext", where: str) -> dic
 def _load_programs(spec: "ObjectSpec", progs: "list[ProgramSpec]", linked: "dict[str, LinkedProgram]",
                    maps: "list[MapSpec]", map_objs: "list[Map | None]", externs: "list[ExternValue]",
                    kconfig_fd: int | None, btf_fd: Any, ctx: "KernelContext", created: _Created,
-                   log_level: int, where: str) -> dict[str, Any]:
+                   log_level: int, where: str, plan: "StructOpsPlan | None" = None) -> dict[str, Any]:
     from pybpf.object.kernel import kernel_version_code
     from pybpf.object.linker import apply_data
     from pybpf.programs import Program
@@ -512,7 +581,14 @@ def _load_programs(spec: "ObjectSpec", progs: "list[ProgramSpec]", linked: "dict
         kw: dict[str, Any] = dict(name=prog.name, expected_attach_type=prog.expected_attach_type,
                                   kern_version=kern_version, flags=prog.prog_flags(),
                                   ifindex=prog.ifindex, log_level=prog.log_level | log_level)
-        kw.update(_attach_target(prog, ctx, where))
+        st_ops = plan.programs.get(prog.name) if plan is not None else None
+        if st_ops is not None:
+            # libbpf: the kernel's struct and member index (bpf_map__init_kern_struct_ops)
+            kw["attach_btf_id"], kw["expected_attach_type"], mod = st_ops
+            if mod is not None:
+                kw["attach_btf_obj_fd"] = mod.fd
+        else:
+            kw.update(_attach_target(prog, ctx, where))
         if btf_fd is not None:
             kw.update(btf=btf_fd, func_info=lp.func_info_bytes(), func_info_rec_size=lp.func_info_rec_size,
                       line_info=lp.line_info_bytes(), line_info_rec_size=lp.line_info_rec_size)

@@ -26,13 +26,16 @@ from pybpf.errors import InvalidArgumentError, ObjectError
 
 if TYPE_CHECKING:
     from pybpf.btf import BTF
+    from pybpf.object.struct_ops import StructOpsSpec
 
 __all__ = ["MapSpec", "BTFMapDef", "parse_btf_map_def", "internal_map_name", "adjust_ringbuf_size",
-           "MAP_USER", "MAP_DATA", "MAP_BSS", "MAP_RODATA", "MAP_KCONFIG", "PIN_NONE", "PIN_BY_NAME",
+           "MAP_USER", "MAP_DATA", "MAP_BSS", "MAP_RODATA", "MAP_KCONFIG", "MAP_STRUCT_OPS", "PIN_NONE",
+           "PIN_BY_NAME",
            "BPF_F_RDONLY_PROG", "BPF_F_MMAPABLE"]
 
-# libbpf_map_type
+# libbpf_map_type (plus struct_ops maps, which libbpf marks by their st_ops part)
 MAP_USER = "user"
+MAP_STRUCT_OPS = "struct_ops"
 MAP_DATA = "data"
 MAP_BSS = "bss"
 MAP_RODATA = "rodata"
@@ -225,12 +228,18 @@ class MapSpec:
     """A map the object defines, before it exists in the kernel (see the module docstring).
 
     ``kind`` is ``"user"`` for maps in ``.maps``, ``"data"``, ``"rodata"``, ``"bss"`` or
-    ``"kconfig"`` for internal ones (``real_name`` is then the ELF section name). ``type`` is
+    ``"kconfig"`` for internal ones (``real_name`` is then the ELF section name),
+    ``"struct_ops"`` for the variables of ``.struct_ops*`` sections (``struct_ops`` is then
+    their :class:`~pybpf.object.struct_ops.StructOpsSpec`: the struct's contents and which
+    program each function pointer names; ``value_size`` becomes the kernel's at load). ``type`` is
     the kernel's map type number (``type_name`` the bpftool name). ``inner`` is the template of
     a map-in-map's inner maps; ``init_slots`` the initial ``{index: name}`` values of a
     prog-array (program names) or map-in-map (map names). ``data`` holds an internal map's
     initial contents (edit them through ``ObjectSpec.variables``). ``pin_path`` is set for
     ``LIBBPF_PIN_BY_NAME`` maps when the object is loaded (under ``pin_root``), or by you.
+    ``autocreate`` off: the map is not created at load (libbpf's ``bpf_map__set_autocreate``);
+    ``autoattach`` off: :meth:`pybpf.Object.attach` does not register this struct_ops map
+    (libbpf's ``bpf_map__set_autoattach``).
     """
 
     name: str
@@ -256,6 +265,8 @@ class MapSpec:
     autocreate: bool = True
     ifindex: int = 0
     reuse_fd: Any = None
+    struct_ops: "StructOpsSpec | None" = None
+    autoattach: bool = True
 
     def reuse(self, map_or_fd: Any) -> None:
         """Use an existing map instead of creating one (libbpf's ``bpf_map__reuse_fd``): a
@@ -279,6 +290,8 @@ class MapSpec:
             value = _map_type(value)
             if self.kind in INTERNAL_KINDS and value != self.type:
                 raise InvalidArgumentError(f"map '{self.name}': global data maps are arrays")
+        elif key in ("autocreate", "autoattach") and "kind" in self.__dict__:
+            value = bool(value)
         elif key == "map_extra" and "kind" in self.__dict__:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 64:
                 raise InvalidArgumentError(f"map '{self.name}': map_extra must be a 64-bit number")
@@ -305,6 +318,7 @@ class MapSpec:
         new.__dict__["init_slots"] = dict(self.init_slots)
         new.__dict__["data"] = bytearray(self.data) if self.data is not None else None
         new.__dict__["inner"] = self.inner.copy() if self.inner is not None else None
+        new.__dict__["struct_ops"] = self.struct_ops.copy() if self.struct_ops is not None else None
         return new
 
     def __repr__(self) -> str:

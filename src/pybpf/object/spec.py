@@ -4,13 +4,16 @@
     spec.variables["targ_uid"].value = 1000          # .rodata/.data/.bss, typed through BTF
     spec.maps["events"].max_entries = 1 << 20
     spec.programs["handle_exit"].autoload = False
+    spec.maps["my_cc"].struct_ops["name"] = b"my_cc2"  # struct_ops maps: members by name
     with spec.load() as obj:                         # pybpf.Object
+        obj.attach()                                 # programs, then struct_ops maps
         ...
 
 Opening follows libbpf 1.x's ``bpf_object__open()`` step by step (section sorting, externs, BTF
-fix-ups, BTF-defined maps, global data maps, ``SEC()`` typing, relocation records) and makes no
-system call: the result depends only on the bytes (and ``name``). Everything that depends on
-the running kernel (extern values, CO-RE, BTF sanitizing, map and program creation) happens in
+fix-ups, BTF-defined maps, global data maps, ``SEC()`` typing, struct_ops maps, relocation
+records) and makes no system call: the result depends only on the bytes (and ``name``).
+Everything that depends on the running kernel (extern values, struct_ops types, CO-RE, BTF
+sanitizing, map and program creation) happens in
 :meth:`ObjectSpec.load`. A spec can be loaded several times; :meth:`ObjectSpec.copy` (also
 ``copy.copy``/``copy.deepcopy``) gives an independent one to edit.
 """
@@ -118,7 +121,6 @@ class ObjectSpec:
     variables: "dict[str, VariableSpec]"
     externs: "list[ExternSpec]"
     sections: list[SectionInfo]
-    _struct_ops: list[str]
     _text_index: int
     _section_index: dict[str, int]
     _all_programs: "list[ProgramSpec]"
@@ -164,6 +166,7 @@ class ObjectSpec:
         from pybpf.object.externs import KCONFIG, collect_externs
         from pybpf.object.objbtf import BTFPatcher, fixup_datasecs
         from pybpf.object.programs import ProgramSpec
+        from pybpf.object.struct_ops import collect_struct_ops
 
         raw = elfobj.collect(elf, obj_name)
         self = cls.__new__(cls)
@@ -172,7 +175,6 @@ class ObjectSpec:
         self.license = raw.license
         self.kern_version = raw.kern_version
         self.sections = [SectionInfo(*s) for s in raw.sections]
-        self._struct_ops = list(raw.struct_ops)
         self._text_index = raw.text_index
         self._section_index = dict(raw.first_index)
 
@@ -209,7 +211,6 @@ class ObjectSpec:
             last = kcfg[-1]
             map_list.append(mapmod.internal_map(obj_name, mapmod.MAP_KCONFIG, ".kconfig", raw.symbols_index,
                                                 b"", last.offset + last.size, btf))
-        self.maps = MapSpecs(map_list)
 
         # programs: sorted by (section, offset); .text functions are subprograms
         n = len(raw.programs)
@@ -217,6 +218,10 @@ class ObjectSpec:
         self._all_programs = progs
         self.programs = {p.name: p for p in progs if not p.is_subprog}
         self.subprograms = {p.name: p for p in progs if p.is_subprog}
+        # struct_ops maps come last (libbpf: after .kconfig), their function pointers resolved
+        map_list.extend(collect_struct_ops(raw.struct_ops, raw.struct_ops_relocations, raw.symbols, btf,
+                                           progs, where))
+        self.maps = MapSpecs(map_list)
         relocs.collect_relocations(raw, progs, map_list, externs, where)
         if btf is not None:
             relocs.map_slots(raw, map_list, btf, self.programs.get, where)
