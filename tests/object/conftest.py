@@ -103,6 +103,7 @@ def no_leftovers(monkeypatch):
     from pybpf.sys.commands import get_fd_by_id, get_info
 
     created: list[tuple[str, int]] = []
+    kinds_by_name = {"map": uapi.bpf_map_info, "prog": uapi.bpf_prog_info, "btf": uapi.bpf_btf_info}
     kinds = {int(uapi.BPF_MAP_CREATE): ("map", uapi.bpf_map_info),
              int(uapi.BPF_PROG_LOAD): ("prog", uapi.bpf_prog_info),
              int(uapi.BPF_BTF_LOAD): ("btf", uapi.bpf_btf_info)}
@@ -141,6 +142,17 @@ def no_leftovers(monkeypatch):
             if not left or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
+        if left:
+            described = []
+            for kind, oid in left:
+                try:
+                    with get_fd_by_id(kind, oid) as fd:
+                        info = get_info(fd.fileno(), kinds_by_name[kind](), "leftover")
+                    name = bytes(info.name).rstrip(b"\0").decode() if kind != "btf" else ""
+                    described.append((kind, oid, name))
+                except BPFError:
+                    described.append((kind, oid, "?"))
+            left = described
         assert not left, f"left in the kernel: {left}"
 
     return check
