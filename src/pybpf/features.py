@@ -19,7 +19,7 @@ import functools
 import gzip
 import os
 import struct
-from dataclasses import dataclass
+from pybpf.record import Record
 from typing import Any, Callable
 
 from pybpf.errors import BPFError, NotSupportedError
@@ -69,8 +69,7 @@ L = uapi.bpf_link_type
 # Requirements table
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(Record):
     """What a feature needs: the first Linux release with it and the kernel options."""
 
     linux: str
@@ -238,8 +237,7 @@ _EXIT = _insn(0x95)
 _RET0 = _mov64_imm(0, 0) + _EXIT
 
 
-@dataclass
-class _LoadResult:
+class _LoadResult(Record, frozen=False):
     fd: int
     errno: int
     log: str
