@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import gzip
 import os
 import struct
-from dataclasses import dataclass
-from typing import Any, Callable
+from types import SimpleNamespace
 
 from pybpf.errors import BPFError, NotSupportedError
+from pybpf.record import Record
 from pybpf.sys import uapi
 from pybpf.sys.commands import attr_size
 from pybpf.sys.names import (
@@ -35,6 +34,10 @@ from pybpf.sys.names import (
 )
 from pybpf.sys.rlimit import kernel_uses_memcg
 from pybpf.sys.syscall import bpf_raw
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: the object loader imports this module
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 __all__ = [
     "Requirement",
@@ -58,10 +61,12 @@ __all__ = [
     "clear_cache",
 ]
 
-M = uapi.bpf_map_type
-P = uapi.bpf_prog_type
-A = uapi.bpf_attach_type
-L = uapi.bpf_link_type
+# Enum members as plain ints, from the tables (building the enum classes costs milliseconds at
+# import; the object loader imports this module for its BTF probes).
+M: Any = SimpleNamespace(**dict(uapi.enum_members("bpf_map_type")))
+P: Any = SimpleNamespace(**dict(uapi.enum_members("bpf_prog_type")))
+A: Any = SimpleNamespace(**dict(uapi.enum_members("bpf_attach_type")))
+L: Any = SimpleNamespace(**dict(uapi.enum_members("bpf_link_type")))
 # bpf_func_id (211 members) is built only by the probes that need a helper's number.
 
 
@@ -69,8 +74,7 @@ L = uapi.bpf_link_type
 # Requirements table
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(Record):
     """What a feature needs: the first Linux release with it and the kernel options."""
 
     linux: str
@@ -238,8 +242,7 @@ _EXIT = _insn(0x95)
 _RET0 = _mov64_imm(0, 0) + _EXIT
 
 
-@dataclass
-class _LoadResult:
+class _LoadResult(Record, frozen=False):
     fd: int
     errno: int
     log: str
@@ -689,7 +692,7 @@ def probe_link_type(link_type: int | str) -> bool:
                 return fd >= 0 or err == _ENOENT
             finally:
                 _close(res.fd)
-        if lt == L.BPF_LINK_TYPE_UNSPEC or lt not in set(int(x) for x in L):
+        if lt == L.BPF_LINK_TYPE_UNSPEC or lt not in set(int(x) for x in uapi.bpf_link_type):
             return False
         if lt == L.BPF_LINK_TYPE_ITER:
             return _load_tracing(A.BPF_TRACE_ITER, "bpf_iter_bpf_map", "FUNC")
@@ -703,7 +706,7 @@ def probe_link_type(link_type: int | str) -> bool:
             L.BPF_LINK_TYPE_UPROBE_MULTI: P.BPF_PROG_TYPE_KPROBE,
             L.BPF_LINK_TYPE_STRUCT_OPS: P.BPF_PROG_TYPE_STRUCT_OPS,
             L.BPF_LINK_TYPE_NETFILTER: P.BPF_PROG_TYPE_NETFILTER,
-        }.get(L(lt))
+        }.get(lt)
         return needs_prog is None or probe_prog_type(needs_prog)
 
     return bool(_cached(("link", lt), run))
@@ -887,9 +890,9 @@ CAPABILITIES: dict[str, Callable[[], bool]] = {
 }
 for _kind in BTF_KINDS:
     CAPABILITIES[f"btf_{_kind}"] = functools.partial(probe_btf_kind, _kind)
-for _lt in uapi.bpf_link_type:
-    if _lt != L.BPF_LINK_TYPE_UNSPEC:
-        CAPABILITIES[f"link_{link_type_name(_lt)}"] = functools.partial(probe_link_type, int(_lt))
+for _value in dict.fromkeys(v for _, v in uapi.enum_members("bpf_link_type")):  # no aliases, as the enum
+    if _value != L.BPF_LINK_TYPE_UNSPEC:
+        CAPABILITIES[f"link_{link_type_name(_value)}"] = functools.partial(probe_link_type, _value)
 
 
 def probe_capability(name: str) -> bool:
@@ -928,7 +931,7 @@ def explain_map_create_failure(err: int, map_type: int) -> str | None:
         return None
     req = requirement("map", map_type)
     name = map_type_name(map_type)
-    if map_type not in set(int(x) for x in M):
+    if map_type not in set(int(x) for x in uapi.bpf_map_type):
         return f"map type {map_type} is unknown to pybpf and this kernel"
     return f"map type {name} is not supported by this kernel" + (f" ({req})" if req else "")
 
@@ -936,7 +939,7 @@ def explain_map_create_failure(err: int, map_type: int) -> str | None:
 def explain_prog_load_failure(err: int, prog_type: int, attach_type: int = 0) -> str | None:
     """A hint for a failed ``BPF_PROG_LOAD`` when the program type itself is the problem, or
     when the kernel cannot attach BTF-typed tracing programs."""
-    if prog_type not in set(int(x) for x in P):
+    if prog_type not in set(int(x) for x in uapi.bpf_prog_type):
         return f"program type {prog_type} is unknown to pybpf and this kernel"
     if err == _EINVAL and not probe_prog_type(prog_type):
         req = requirement("prog", prog_type)
@@ -974,7 +977,12 @@ def kernel_config() -> dict[str, str] | None:
     paths = ["/proc/config.gz", f"/boot/config-{os.uname().release}"]
     for path in paths:
         try:
-            opener: Any = gzip.open if path.endswith(".gz") else open
+            if path.endswith(".gz"):
+                import gzip
+
+                opener: Any = gzip.open
+            else:
+                opener = open
             with opener(path, "rt") as f:
                 text = f.read()
         except OSError:

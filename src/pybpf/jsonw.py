@@ -12,7 +12,6 @@ Compact output of safe values goes through :func:`json.dumps` (same bytes, C spe
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -183,6 +182,8 @@ def dumps(value: Any, pretty: bool = False, *, trusted: bool = False) -> str:
     (use it when all strings are known to be plain, e.g. BTF names).
     """
     if not pretty and (trusted or _plain(value)):
+        import json  # here: most commands never print JSON, and json costs ms to import
+
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n"
     w = Writer(pretty)
     w.value(value)

@@ -15,13 +15,43 @@ Pure data, no system calls. The pieces:
 
 from __future__ import annotations
 
-from pybpf.asm.assembler import assemble, assemble_bytes, assemble_sections
-from pybpf.asm.codec import check_instruction, decode, encode, validate
-from pybpf.asm.disasm import Relocation, Symbol, disassemble_section, objdump_header
-from pybpf.asm.instruction import (FP, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, Instruction,
-                                   InstructionError, LineInfo, Reg)
-from pybpf.asm.labels import link, slot_offsets, symbol_slots
-from pybpf.asm.llvm import format_instruction, format_program
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.asm.assembler import assemble, assemble_bytes, assemble_sections
+    from pybpf.asm.codec import check_instruction, decode, encode, validate
+    from pybpf.asm.disasm import Relocation, Symbol, disassemble_section, objdump_header
+    from pybpf.asm.instruction import (FP, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, Instruction,
+                                       InstructionError, LineInfo, Reg)
+    from pybpf.asm.labels import link, slot_offsets, symbol_slots
+    from pybpf.asm.llvm import format_instruction, format_program
+
+# The names below come from their submodules on first use: the object loader needs only the
+# opcode constants (pybpf.asm.opcodes), not the assembler and disassembler.
+_LAZY = {
+    **dict.fromkeys(("assemble", "assemble_bytes", "assemble_sections"), "assembler"),
+    **dict.fromkeys(("check_instruction", "decode", "encode", "validate"), "codec"),
+    **dict.fromkeys(("Relocation", "Symbol", "disassemble_section", "objdump_header"), "disasm"),
+    **dict.fromkeys(("FP", "R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10",
+                     "Instruction", "InstructionError", "LineInfo", "Reg"), "instruction"),
+    **dict.fromkeys(("link", "slot_offsets", "symbol_slots"), "labels"),
+    **dict.fromkeys(("format_instruction", "format_program"), "llvm"),
+}
+
+
+def __getattr__(name: str) -> object:
+    sub = _LAZY.get(name)
+    if sub is None:
+        raise AttributeError(f"module 'pybpf.asm' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"pybpf.asm.{sub}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Instruction", "InstructionError", "LineInfo", "Reg",

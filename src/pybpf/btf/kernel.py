@@ -21,7 +21,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
-import threading
+import _thread  # threading's Lock without importing threading (start-up time)
 from typing import Any
 
 from pybpf.errors import BTFError, NotFoundError
@@ -41,7 +41,7 @@ __all__ = [
 SYSFS_BTF_DIR = "/sys/kernel/btf"
 VMLINUX_PATH = SYSFS_BTF_DIR + "/vmlinux"
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _loaded: dict[str, BTF] = {}
 
 

@@ -7,11 +7,14 @@ helpers here do the same so that bpftool users need no new habits.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
 
 from pybpf.errors import BPFError
-from pybpf.jsonw import dumps
+from pybpf.record import Record, field_spec
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: every command starts faster without typing
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["CLIError", "Context", "is_prefix", "dispatch", "Handler"]
 
@@ -20,22 +23,23 @@ class CLIError(BPFError):
     """A command line that cannot be carried out (bad syntax, nothing matches a selector)."""
 
 
-@dataclass
-class Context:
+class Context(Record, frozen=False):
     """Global options and output streams for one command line invocation."""
 
     json: bool = False
     pretty: bool = False
     debug: bool = False
     bpffs: bool = False  # -f/--bpffs: show pinned paths
-    extra: dict[str, Any] = field(default_factory=dict)
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
+    extra: dict[str, Any] = field_spec(default_factory=dict)
+    out: TextIO = field_spec(default_factory=lambda: sys.stdout)
+    err: TextIO = field_spec(default_factory=lambda: sys.stderr)
 
     def emit_json(self, value: Any) -> None:
         """Print ``value`` as bpftool's json_writer does: compact with ``-j``; with ``-p``
         indented by 4 in its layout (``[{`` kept together, scalar arrays on one line, ...).
         Values: dict/list/str/int/bool/None and :class:`pybpf.jsonw.Raw`/:class:`~pybpf.jsonw.Object`."""
+        from pybpf.jsonw import dumps
+
         self.out.write(dumps(value, self.pretty))
 
 

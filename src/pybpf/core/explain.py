@@ -12,7 +12,7 @@ how the instruction was patched, or why it was poisoned, or the error that stopp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pybpf.record import Record, field_spec
 from typing import TYPE_CHECKING, Iterable
 
 from pybpf.core.kinds import kind_name
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["CandidateOutcome", "Explanation", "render_explanation", "render_explanations"]
 
 
-@dataclass
-class CandidateOutcome:
+class CandidateOutcome(Record, frozen=False):
     """One candidate target type as the engine saw it."""
 
     #: Position in the candidate list considered for this relocation (libbpf's "candidate #N").
@@ -44,8 +43,7 @@ class CandidateOutcome:
     poison: bool = False
 
 
-@dataclass
-class Explanation:
+class Explanation(Record, frozen=False):
     """The engine's account of one relocation (see the module docstring)."""
 
     prog_name: str
@@ -61,17 +59,17 @@ class Explanation:
     #: Candidates found by the search this relocation triggered (None: reused from an earlier
     #: relocation of the same local type, or no search needed). ``(target, type_desc)`` pairs.
     searched: list[tuple[str, str]] | None = None
-    candidates: list[CandidateOutcome] = field(default_factory=list)
+    candidates: list[CandidateOutcome] = field_spec(default_factory=list)
     chosen: CandidateOutcome | None = None
     result: RelocationResult | None = None
     #: Human-readable descriptions of what was done to the instruction(s).
-    patch: list[str] = field(default_factory=list)
+    patch: list[str] = field_spec(default_factory=list)
     poisoned: bool = False
     poison_reason: str | None = None
     #: Why the relocation failed (the load must fail); None on success.
     error: str | None = None
     #: libbpf's messages for this relocation: ``(level, text)``, level "warn" or "debug".
-    log: list[tuple[str, str]] = field(default_factory=list)
+    log: list[tuple[str, str]] = field_spec(default_factory=list)
 
     @property
     def kind_name(self) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import errno as _errno
 import re
-from dataclasses import dataclass
+from pybpf.record import Record
 from typing import Any
 
 from pybpf.btf import BTF, Kind
@@ -100,8 +100,7 @@ class _Log:
 
 
 # ---------------------------------------------------------------------------------- specs
-@dataclass
-class Accessor:
+class Accessor(Record, frozen=False):
     """One high-level step of an access: a named field (``name``) or an array index (``name`` None).
 
     ``type_id`` is the struct/union holding the field, or the array element type.
@@ -589,8 +588,7 @@ def spec_match(local_spec: AccessSpec, targ_btf: BTF, targ_id: int,
 
 
 # ---------------------------------------------------------------------------- values
-@dataclass
-class RelocationResult:
+class RelocationResult(Record, frozen=False):
     """The decision for one relocation (libbpf's ``bpf_core_relo_res``).
 
     ``orig_val`` is what the instruction must hold now (checked when ``validate``), ``new_val``

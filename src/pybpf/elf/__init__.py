@@ -15,14 +15,46 @@ Malformed input raises :class:`pybpf.errors.ELFError`.
 """
 
 from pybpf.errors import ELFError
-from pybpf.elf.file import ELFFile, Section
-from pybpf.elf.notes import Note, split_stapsdt_desc
-from pybpf.elf.relocations import Relocation, RelocationSection
-from pybpf.elf.segments import ProgramHeader
-from pybpf.elf.strtab import StringTable
-from pybpf.elf.symbols import Symbol, SymbolTable
-from pybpf.elf.uprobes import find_func_offset, glob_match, resolve_pattern_offsets, resolve_syms_offsets
-from pybpf.elf.versions import SymbolVersion, SymbolVersions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pybpf.elf.file import ELFFile, Section
+    from pybpf.elf.notes import Note, split_stapsdt_desc
+    from pybpf.elf.relocations import Relocation, RelocationSection
+    from pybpf.elf.segments import ProgramHeader
+    from pybpf.elf.strtab import StringTable
+    from pybpf.elf.symbols import Symbol, SymbolTable
+    from pybpf.elf.uprobes import find_func_offset, glob_match, resolve_pattern_offsets, resolve_syms_offsets
+    from pybpf.elf.versions import SymbolVersion, SymbolVersions
+
+# The names below come from their submodules on first use (opening a BPF object needs neither
+# notes, segments, versions nor the uprobe helpers).
+_LAZY = {
+    "ELFFile": "file", "Section": "file",
+    "Note": "notes", "split_stapsdt_desc": "notes",
+    "Relocation": "relocations", "RelocationSection": "relocations",
+    "ProgramHeader": "segments", "StringTable": "strtab",
+    "Symbol": "symbols", "SymbolTable": "symbols",
+    "find_func_offset": "uprobes", "glob_match": "uprobes", "resolve_pattern_offsets": "uprobes",
+    "resolve_syms_offsets": "uprobes",
+    "SymbolVersion": "versions", "SymbolVersions": "versions",
+}
+
+
+def __getattr__(name: str) -> object:
+    sub = _LAZY.get(name)
+    if sub is None:
+        raise AttributeError(f"module 'pybpf.elf' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"pybpf.elf.{sub}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ELFError", "ELFFile", "Section", "Symbol", "SymbolTable", "Relocation", "RelocationSection",

@@ -10,7 +10,7 @@ fields under the kernel's names (``tp_name``, ``target_name``, ``ifindex``, ``cg
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass, field
+from pybpf.record import Record, field_spec
 from typing import Any
 
 from pybpf.sys import uapi
@@ -22,15 +22,14 @@ __all__ = ["LinkInfo", "query_link_info"]
 _T = uapi.bpf_link_type
 
 
-@dataclass(frozen=True)
-class LinkInfo:
+class LinkInfo(Record):
     """A snapshot of ``struct bpf_link_info``: ``type`` (``BPF_LINK_TYPE_*``), ``id``,
     ``prog_id`` and the type's ``details``."""
 
     type: int
     id: int
     prog_id: int
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field_spec(default_factory=dict)
 
     @property
     def type_name(self) -> str:

@@ -7,7 +7,7 @@ from pybpf.sys import uapi
 from pybpf.sys.commands import get_info
 from pybpf.sys.fdinfo import read_fdinfo
 from pybpf.sys.names import map_type_name
-from pybpf.sys.record import Record
+from pybpf.record import Record
 
 __all__ = ["MapInfo", "query_map_info"]
 

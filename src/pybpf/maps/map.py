@@ -36,7 +36,7 @@ from pybpf.sys.consts import BPF_OBJ_NAME_LEN
 from pybpf.sys.cpus import num_possible_cpus
 from pybpf.sys.fd import FD
 from pybpf.sys.names import map_type_name, parse_map_type
-from pybpf.sys.record import Record
+from pybpf.record import Record
 from pybpf.sys.syscall import NR_BPF, bpf_raw, bpf_syscall, command_name
 
 __all__ = ["Map", "BatchResult", "check_object_name"]

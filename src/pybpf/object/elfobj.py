@@ -20,7 +20,7 @@ naming the section or symbol.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pybpf.record import Record, field_spec
 from typing import TYPE_CHECKING
 
 from pybpf.elf import constants as c
@@ -42,8 +42,7 @@ SEC_BSS = "bss"
 _LICENSE_MAX = 63
 
 
-@dataclass
-class RawProgram:
+class RawProgram(Record, frozen=False):
     """One ``STT_FUNC`` symbol of an executable section: a program or a subprogram."""
 
     name: str
@@ -55,8 +54,7 @@ class RawProgram:
     mark_btf_static: bool   #: global but STV_HIDDEN/STV_INTERNAL: its BTF FUNC becomes static
 
 
-@dataclass
-class DataSection:
+class DataSection(Record, frozen=False):
     """A global data section that becomes an internal array map."""
 
     index: int
@@ -66,8 +64,7 @@ class DataSection:
     data: bytes             #: contents (empty for .bss: zero-filled at load)
 
 
-@dataclass
-class ElfObject:
+class ElfObject(Record, frozen=False):
     """What :func:`collect` found (see the module docstring)."""
 
     name: str
@@ -76,27 +73,27 @@ class ElfObject:
     kern_version: int | None = None
     btf: bytes | None = None
     btf_ext: bytes | None = None
-    sections: list[tuple[int, str, int, int, int]] = field(default_factory=list)
-    data_sections: list[DataSection] = field(default_factory=list)
-    programs: list[RawProgram] = field(default_factory=list)
+    sections: list[tuple[int, str, int, int, int]] = field_spec(default_factory=list)
+    data_sections: list[DataSection] = field_spec(default_factory=list)
+    programs: list[RawProgram] = field_spec(default_factory=list)
     text_index: int = 0
     maps_index: int = -1
     maps_data: bytes = b""
-    struct_ops: list[StructOpsSection] = field(default_factory=list)
+    struct_ops: list[StructOpsSection] = field_spec(default_factory=list)
     #: relocations of struct_ops sections: section index -> [(offset, symbol index)]
-    struct_ops_relocations: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    struct_ops_relocations: dict[int, list[tuple[int, int]]] = field_spec(default_factory=dict)
     symbols_index: int = 0
     #: section index -> kind, for the sections relocations may refer to
-    section_kinds: dict[int, str] = field(default_factory=dict)
-    section_names: dict[int, str] = field(default_factory=dict)
-    section_sizes: dict[int, int] = field(default_factory=dict)
+    section_kinds: dict[int, str] = field_spec(default_factory=dict)
+    section_names: dict[int, str] = field_spec(default_factory=dict)
+    section_sizes: dict[int, int] = field_spec(default_factory=dict)
     #: program section index -> [(offset, type, symbol index)], in file order
-    prog_relocations: list[tuple[int, list[tuple[int, int, int]]]] = field(default_factory=list)
+    prog_relocations: list[tuple[int, list[tuple[int, int, int]]]] = field_spec(default_factory=list)
     #: relocations of .maps: [(offset, symbol index)]
-    maps_relocations: list[tuple[int, int]] = field(default_factory=list)
-    symbols: list["Symbol"] = field(default_factory=list)
+    maps_relocations: list[tuple[int, int]] = field_spec(default_factory=list)
+    symbols: list["Symbol"] = field_spec(default_factory=list)
     #: first section index of each name (how libbpf maps .BTF.ext section names to sections)
-    first_index: dict[str, int] = field(default_factory=dict)
+    first_index: dict[str, int] = field_spec(default_factory=dict)
 
 
 def object_name_from_path(path: str) -> str:

@@ -15,7 +15,7 @@ an ENUM64 of that name) and non-empty ``char`` arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pybpf.record import Record
 from typing import TYPE_CHECKING, Iterable
 
 from pybpf.btf import Kind
@@ -41,8 +41,7 @@ _KIND_ORDER = {KCONFIG: 1, KSYM: 2}
 _STT_NOTYPE, _STB_GLOBAL, _STB_WEAK = 0, 1, 2
 
 
-@dataclass(frozen=True)
-class ExternSpec:
+class ExternSpec(Record):
     """One extern of the object (see the module docstring).
 
     ``kind`` is ``"kconfig"`` or ``"ksym"``; ``btf_id`` the extern's BTF VAR/FUNC;
@@ -253,15 +252,13 @@ def _rewrite_ksyms(p: "BTFPatcher", sec_id: int, by_name: dict[str, ExternSpec],
 def _layout_kconfig(p: "BTFPatcher", sec_id: int, externs: list[ExternSpec], by_name: dict[str, ExternSpec],
                     where: str) -> list[ExternSpec]:
     """Offsets of kconfig externs in the .kconfig map (in sorted order, each aligned)."""
-    import dataclasses
-
     out = []
     off = 0
     for e in externs:
         if e.kind == KCONFIG:
             data_off = (off + e.align - 1) // e.align * e.align
             off = data_off + e.size
-            e = dataclasses.replace(e, offset=data_off)
+            e = ExternSpec(*(data_off if n == "offset" else getattr(e, n) for n in e._fields))
         out.append(e)
     placed = {e.name: e for e in reversed(out)}
     p.set_word(sec_id, 2, off)

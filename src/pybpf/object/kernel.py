@@ -12,7 +12,7 @@ lookups of BTF attach targets (tp_btf, fentry/fexit/fmod_ret, lsm, iter: names a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pybpf.record import Record
 from typing import Any, Callable, Iterable
 
 from pybpf.errors import BPFError, NotFoundError
@@ -20,8 +20,7 @@ from pybpf.errors import BPFError, NotFoundError
 __all__ = ["KernelContext", "ModuleBTF", "kernel_version_code", "load_btf_file"]
 
 
-@dataclass
-class ModuleBTF:
+class ModuleBTF(Record, frozen=False):
     """A kernel module's BTF: ``name``, kernel object ``id``, parsed ``btf`` (split on vmlinux),
     descriptor ``fd`` (None when it could not be opened: no privileges)."""
 

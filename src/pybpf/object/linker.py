@@ -23,7 +23,7 @@ For every entry program that will be loaded:
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from pybpf.record import Record, field_spec
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from pybpf.errors import CORERelocationError, ObjectError
@@ -59,8 +59,7 @@ def _cdiv(a: int, b: int) -> int:
     return q if a >= 0 else -q
 
 
-@dataclass
-class CoreRecord:
+class CoreRecord(Record, frozen=False):
     """A CO-RE relocation applied to an instruction of a linked program."""
 
     prog: str
@@ -69,8 +68,7 @@ class CoreRecord:
     explanation: "Explanation | None" = None
 
 
-@dataclass
-class LinkedProgram:
+class LinkedProgram(Record, frozen=False):
     """An entry program with its subprograms appended and calls resolved (see the module docs).
 
     ``relocs`` are the data relocations still to apply, with instruction indices in the linked
@@ -81,17 +79,17 @@ class LinkedProgram:
 
     spec: "ProgramSpec"
     insns: bytearray
-    relocs: list[Reloc] = field(default_factory=list)
-    core: dict[int, CoreRecord] = field(default_factory=dict)
+    relocs: list[Reloc] = field_spec(default_factory=list)
+    core: dict[int, CoreRecord] = field_spec(default_factory=dict)
     func_info: list[tuple[int, int]] | None = None
     func_info_rec_size: int = 8
     line_info: list[tuple[int, int, int, int]] | None = None
     line_info_rec_size: int = 16
-    subprograms: list[str] = field(default_factory=list)
+    subprograms: list[str] = field_spec(default_factory=list)
     exception_callback: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field_spec(default_factory=list)
     #: the extern values this program was linked with (set by ObjectSpec.link)
-    externs: "list[ExternValue]" = field(default_factory=list)
+    externs: "list[ExternValue]" = field_spec(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -114,8 +112,7 @@ class LinkedProgram:
         return b"".join(struct.pack("<IIII", *rec) + pad for rec in self.line_info)
 
 
-@dataclass
-class ExternValue:
+class ExternValue(Record, frozen=False):
     """An extern's value at load time (what libbpf keeps in ``struct extern_desc``)."""
 
     is_set: bool = False

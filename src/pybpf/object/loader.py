@@ -92,11 +92,12 @@ class _Created:
             self.btf_fd.close()
 
 
-def _btf_features() -> Any:
-    from pybpf.btf.sanitize import BTFFeatures
+def _btf_features() -> dict[str, bool]:
+    """libbpf's FEAT_BTF_* probes, as :class:`pybpf.btf.sanitize.BTFFeatures` keywords (the
+    class itself is built only when something is missing: see :func:`_load_btf`)."""
     from pybpf.features import probe_btf_kind
 
-    return BTFFeatures(**{attr: probe_btf_kind(kind) for attr, kind in _BTF_FEATURES})
+    return {attr: probe_btf_kind(kind) for attr, kind in _BTF_FEATURES}
 
 
 def load_object(spec: "ObjectSpec", *, kernel_btf: Any = None, pin_root: str | None = None,
@@ -129,7 +130,7 @@ def load_object(spec: "ObjectSpec", *, kernel_btf: Any = None, pin_root: str | N
         decl_tags = True
         if spec.btf is not None:
             features = _btf_features()
-            decl_tags = features.decl_tag
+            decl_tags = features["decl_tag"]
         linker = Linker(spec, decl_tags=decl_tags, loads=plan.loads)
         if linker.core_sections() and any(plan.loads(p) for p in spec.all_programs):
             targets, modules = ctx.core_targets()
@@ -230,9 +231,8 @@ def _prepare_struct_ops(plan: "StructOpsPlan", map_objs: "list[Map | None]", pro
 
 # ------------------------------------------------------------------------------------------ BTF
 
-def _load_btf(spec: "ObjectSpec", features: Any, warnings: list[str], where: str) -> Any:
+def _load_btf(spec: "ObjectSpec", features: dict[str, bool], warnings: list[str], where: str) -> Any:
     """Hidden subprograms' FUNCs made static, kinds the kernel lacks replaced, BTF_LOAD."""
-    from pybpf.btf.sanitize import needs_sanitizing, sanitize
     from pybpf.object.objbtf import BTFPatcher, mark_static_funcs
     from pybpf.sys.commands import btf_load
 
@@ -243,8 +243,12 @@ def _load_btf(spec: "ObjectSpec", features: Any, warnings: list[str], where: str
         patcher = BTFPatcher(raw, f"{where}: .BTF")
         mark_static_funcs(patcher, hidden)
         raw = patcher.encode()
-    if needs_sanitizing(features):
-        raw = sanitize(raw, features)
+    if not all(features.values()):
+        from pybpf.btf.sanitize import BTFFeatures, needs_sanitizing, sanitize
+
+        btf_features = BTFFeatures(**features)
+        if needs_sanitizing(btf_features):
+            raw = sanitize(raw, btf_features)
     try:
         return btf_load(raw, what=f"{where}: object BTF")
     except BPFError as exc:

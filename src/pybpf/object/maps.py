@@ -15,9 +15,8 @@ Global data sections become one-element array maps named as libbpf names them
 
 from __future__ import annotations
 
-import copy as _copy
 import mmap
-from dataclasses import dataclass, field
+from pybpf.record import Record, field_spec
 from typing import TYPE_CHECKING, Any
 
 from pybpf.btf import Kind
@@ -89,8 +88,7 @@ def internal_map_name(obj_name: str, real_name: str) -> str:
     return "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "_." else "_" for ch in name)
 
 
-@dataclass
-class BTFMapDef:
+class BTFMapDef(Record, frozen=False):
     """What ``parse_btf_map_def`` read (libbpf's ``struct btf_map_def``)."""
 
     map_type: int = 0
@@ -103,7 +101,7 @@ class BTFMapDef:
     numa_node: int = 0
     pinning: int = 0
     map_extra: int = 0
-    parts: set[str] = field(default_factory=set)
+    parts: set[str] = field_spec(default_factory=set)
 
 
 def _field_int(map_name: str, btf: "BTF", mem: m.Member) -> int:
@@ -223,8 +221,10 @@ def parse_btf_map_def(map_name: str, btf: "BTF", def_t: m.Composite, *,
     return d
 
 
-@dataclass
-class MapSpec:
+_DEFAULT: Any = object()  # "not given" (None is a value)
+
+
+class MapSpec(Record, frozen=False):
     """A map the object defines, before it exists in the kernel (see the module docstring).
 
     ``kind`` is ``"user"`` for maps in ``.maps``, ``"data"``, ``"rodata"``, ``"bss"`` or
@@ -260,13 +260,49 @@ class MapSpec:
     section_offset: int = 0
     btf_var_index: int = -1
     inner: "MapSpec | None" = None
-    init_slots: dict[int, str] = field(default_factory=dict)
+    init_slots: dict[int, str] = field_spec(default_factory=dict)
     data: bytearray | None = None
     autocreate: bool = True
     ifindex: int = 0
     reuse_fd: Any = None
     struct_ops: "StructOpsSpec | None" = None
     autoattach: bool = True
+
+    def __init__(self, name: str, type: int, key_size: int, value_size: int, max_entries: int,
+                 flags: int = 0, numa_node: int = 0, map_extra: int = 0, btf_key_type_id: int = 0,
+                 btf_value_type_id: int = 0, pinning: int = PIN_NONE, pin_path: str | None = None,
+                 kind: str = MAP_USER, real_name: str = "", section_index: int = 0,
+                 section_offset: int = 0, btf_var_index: int = -1, inner: "MapSpec | None" = None,
+                 init_slots: Any = _DEFAULT, data: bytearray | None = None,
+                 autocreate: bool = True, ifindex: int = 0, reuse_fd: Any = None,
+                 struct_ops: "StructOpsSpec | None" = None, autoattach: bool = True) -> None:
+        # Field by field through __setattr__, in declaration order: the checks that apply once
+        # ``type``/``kind`` are set (ring buffer sizes, 32-bit values) apply here too.
+        self.name = name
+        self.type = type
+        self.key_size = key_size
+        self.value_size = value_size
+        self.max_entries = max_entries
+        self.flags = flags
+        self.numa_node = numa_node
+        self.map_extra = map_extra
+        self.btf_key_type_id = btf_key_type_id
+        self.btf_value_type_id = btf_value_type_id
+        self.pinning = pinning
+        self.pin_path = pin_path
+        self.kind = kind
+        self.real_name = real_name
+        self.section_index = section_index
+        self.section_offset = section_offset
+        self.btf_var_index = btf_var_index
+        self.inner = inner
+        self.init_slots = {} if init_slots is _DEFAULT else init_slots
+        self.data = data
+        self.autocreate = autocreate
+        self.ifindex = ifindex
+        self.reuse_fd = reuse_fd
+        self.struct_ops = struct_ops
+        self.autoattach = autoattach
 
     def reuse(self, map_or_fd: Any) -> None:
         """Use an existing map instead of creating one (libbpf's ``bpf_map__reuse_fd``): a
@@ -314,12 +350,20 @@ class MapSpec:
         return bool(self.flags & BPF_F_MMAPABLE)
 
     def copy(self) -> "MapSpec":
-        new = _copy.copy(self)
+        new = self.__copy__()
         new.__dict__["init_slots"] = dict(self.init_slots)
         new.__dict__["data"] = bytearray(self.data) if self.data is not None else None
         new.__dict__["inner"] = self.inner.copy() if self.inner is not None else None
         new.__dict__["struct_ops"] = self.struct_ops.copy() if self.struct_ops is not None else None
         return new
+
+    def __copy__(self) -> "MapSpec":
+        # every attribute, not only the fields (Record's copy rebuilds from the fields)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    __reduce__ = object.__reduce__  # copy.deepcopy and pickle: the whole __dict__, as before
 
     def __repr__(self) -> str:
         return (f"<MapSpec {self.name} type={self.type} key={self.key_size} value={self.value_size} "

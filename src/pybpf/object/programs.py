@@ -13,8 +13,7 @@ type drops what the section name implied: sleepable/frags flags and the BTF atta
 
 from __future__ import annotations
 
-import copy as _copy
-from dataclasses import dataclass, field
+from pybpf.record import Record, field_spec
 from typing import TYPE_CHECKING, Any
 
 from pybpf.errors import InvalidArgumentError, ObjectError
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["ProgramSpec"]
 
 
-@dataclass
-class ProgramSpec:
+class ProgramSpec(Record, frozen=False):
     """A program (or ``.text`` subprogram) of the object. See the module docstring.
 
     ``section`` is the section name without the ``?`` prefix (``section_name`` keeps it);
@@ -55,7 +53,7 @@ class ProgramSpec:
     log_level: int = 0
     attach_target: str | None = None
     attach_program: Any = None
-    relocations: "list[Reloc]" = field(default_factory=list)
+    relocations: "list[Reloc]" = field_spec(default_factory=list)
 
     @classmethod
     def from_raw(cls, raw: Any, is_subprog: bool) -> "ProgramSpec":
@@ -148,9 +146,17 @@ class ProgramSpec:
         return decode(self.insns, "little", strict=False)  # type: ignore[arg-type]
 
     def copy(self) -> "ProgramSpec":
-        new = _copy.copy(self)
+        new = self.__copy__()
         new.__dict__["relocations"] = list(self.relocations)
         return new
+
+    def __copy__(self) -> "ProgramSpec":
+        # every attribute, not only the fields (Record's copy rebuilds from the fields)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    __reduce__ = object.__reduce__  # copy.deepcopy and pickle: the whole __dict__, as before
 
     def __repr__(self) -> str:
         kind = "subprogram" if self.is_subprog else (self.type or "untyped")

@@ -17,7 +17,6 @@ unresolved strong extern is an error naming it.
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 from typing import TYPE_CHECKING
@@ -163,6 +162,8 @@ def _read_system_kconfig() -> tuple[str, str]:
             continue
         if raw[:2] == b"\x1f\x8b":
             try:
+                import gzip
+
                 raw = gzip.decompress(raw)
             except (OSError, EOFError) as exc:
                 raise ObjectError(f"failed to read system Kconfig {path}: {exc}") from None

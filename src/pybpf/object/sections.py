@@ -28,9 +28,8 @@ Program/attach type names are resolved to numbers only on request, through
 
 from __future__ import annotations
 
-import difflib
 import enum
-from dataclasses import dataclass
+from pybpf.record import Record
 from typing import Iterable, Sequence
 
 from pybpf.errors import NotSupportedError, ObjectError
@@ -69,8 +68,7 @@ class SecFlag(enum.IntFlag):
 F = SecFlag
 
 
-@dataclass(frozen=True)
-class SectionDef:
+class SectionDef(Record):
     """One entry of libbpf's section table.
 
     ``sec``: libbpf's pattern (``"tp+"``, ``"xdp"``, ``"sk_skb/stream_parser"``);
@@ -260,8 +258,7 @@ SECTION_DEFS: tuple[SectionDef, ...] = (
 _BARE_IS_EXACT = {"kprobe", "ksyscall", "kprobe_multi", "kprobe_session", "tracepoint", "raw_tp"}
 
 
-@dataclass(frozen=True)
-class ProgramSection:
+class ProgramSection(Record):
     """A program's section name parsed against the table.
 
     ``name`` is the section name as written (``"?tp/sched/sched_switch"``), ``sec_name`` the
@@ -353,6 +350,8 @@ def find_section_def(sec_name: str, custom: Sequence[SectionDef] = ()) -> Sectio
 def _suggestions(sec_name: str) -> str:
     head = sec_name.split("/", 1)[0]
     names = sorted({d.prefix for d in SECTION_DEFS})
+    import difflib  # only for the error message
+
     close = difflib.get_close_matches(head, names, n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(x) for x in close)}?)" if close else ""
 

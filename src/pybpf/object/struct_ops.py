@@ -39,9 +39,8 @@ maps a struct_ops bpf_link does.
 
 from __future__ import annotations
 
-import copy as _copy
 import sys
-from dataclasses import dataclass, field
+from pybpf.record import Record, field_spec
 from typing import TYPE_CHECKING, Any, Iterator
 
 from pybpf.btf import Kind
@@ -70,8 +69,7 @@ VALUE_PREFIX = "bpf_struct_ops_"
 _SHN_LORESERVE = 0xFF00
 
 
-@dataclass
-class StructOpsSection:
+class StructOpsSection(Record, frozen=False):
     """A struct_ops ELF section: index, name and contents (copied out of the file)."""
 
     index: int
@@ -189,7 +187,9 @@ class StructOpsSpec:
         self.data[off:off + size] = raw
 
     def copy(self) -> "StructOpsSpec":
-        new = _copy.copy(self)
+        import copy
+
+        new = copy.copy(self)
         new.data = bytearray(self.data)
         new.programs = dict(self.programs)
         new.declared = dict(self.declared)
@@ -324,8 +324,7 @@ def _collect_relo(maps: "list[MapSpec]", sec_idx: int, i: int, offset: int, sym_
 
 # ------------------------------------------------------------------------------------------ load
 
-@dataclass
-class KernelStructOps:
+class KernelStructOps(Record, frozen=False):
     """What one struct_ops map is in the running kernel (see :func:`plan_struct_ops`).
 
     ``type_id``/``value_type_id`` are the kernel's ``struct X`` and ``struct bpf_struct_ops_X``
@@ -340,18 +339,17 @@ class KernelStructOps:
     value_size: int
     module: "ModuleBTF | None"
     value: bytearray
-    slots: list[tuple[int, str]] = field(default_factory=list)
+    slots: list[tuple[int, str]] = field_spec(default_factory=list)
 
 
-@dataclass
-class StructOpsPlan:
+class StructOpsPlan(Record, frozen=False):
     """The struct_ops part of one load: ``maps`` (map index -> :class:`KernelStructOps`),
     ``programs`` (program name -> (attach_btf_id, member index, module)), ``autoload``
     (program name -> whether it is loaded, for struct_ops programs maps refer to)."""
 
-    maps: dict[int, KernelStructOps] = field(default_factory=dict)
-    programs: dict[str, tuple[int, int, "ModuleBTF | None"]] = field(default_factory=dict)
-    autoload: dict[str, bool] = field(default_factory=dict)
+    maps: dict[int, KernelStructOps] = field_spec(default_factory=dict)
+    programs: dict[str, tuple[int, int, "ModuleBTF | None"]] = field_spec(default_factory=dict)
+    autoload: dict[str, bool] = field_spec(default_factory=dict)
 
     def loads(self, prog: "ProgramSpec") -> bool:
         """Whether ``prog`` is loaded (its own ``autoload`` unless struct_ops maps decide)."""

@@ -10,7 +10,7 @@ from pybpf.sys import uapi
 from pybpf.sys.commands import get_info
 from pybpf.sys.fdinfo import read_fdinfo
 from pybpf.sys.names import prog_type_name
-from pybpf.sys.record import Record, field_spec
+from pybpf.record import Record, field_spec
 
 __all__ = ["ProgramInfo", "query_prog_info", "query_prog_map_ids", "boot_to_wallclock"]
 

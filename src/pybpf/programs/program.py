@@ -25,7 +25,7 @@ from pybpf.sys import uapi
 from pybpf.sys.commands import attr_size, enable_stats, get_fd_by_id, obj_get, obj_pin, struct_of
 from pybpf.sys.fd import FD
 from pybpf.sys.names import parse_attach_type, parse_prog_type, prog_type_name
-from pybpf.sys.record import Record
+from pybpf.record import Record
 from pybpf.sys.syscall import NR_BPF, bpf_raw, bpf_syscall, command_name
 
 __all__ = ["Program", "TestRunResult", "enable_stats", "instructions_bytes",

@@ -12,11 +12,11 @@ from __future__ import annotations
 import ctypes
 import resource
 import struct
-import threading
+import _thread  # threading's Lock without importing threading (start-up time)
 
 __all__ = ["kernel_uses_memcg", "ensure_memlock_rlimit", "memlock_limit_raised"]
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _state: dict[str, bool] = {}
 
 

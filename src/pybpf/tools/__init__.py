@@ -9,7 +9,10 @@ Run them as ``pybpf tool NAME [ARGS]``; ``pybpf tool list`` lists them.
 from __future__ import annotations
 
 import importlib
-from typing import Sequence
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: tools start faster without typing
+if TYPE_CHECKING:
+    from typing import Sequence
 
 __all__ = ["TOOLS", "run", "summary"]
 

@@ -20,10 +20,14 @@ carrying the exit status and the text for stdout and stderr.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Callable, NoReturn, Sequence
+from collections.abc import Callable
 
+from pybpf.record import Record, field_spec
 from pybpf.tools.fmtstream import FmtStream
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: tools start faster without typing
+if TYPE_CHECKING:
+    from typing import NoReturn, Sequence
 
 __all__ = ["Option", "Argp", "ArgpState", "ArgpExit", "EX_USAGE", "strtol"]
 
@@ -41,8 +45,7 @@ _DUP_ARGS_NOTE = ("Mandatory or optional arguments to long options are also mand
                   "optional for any corresponding short options.")
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(Record):
     """One option: ``long`` name and/or ``short`` letter, ``arg`` (the argument's name in
     help; None for a flag), ``doc``. ``hidden`` options parse but are not shown; an
     ``optional`` argument is only taken as ``--long=ARG``. ``key`` names the option for the
@@ -83,14 +86,13 @@ _VERSION = Option("version", "V", doc="Print program version", group=-1, key="--
 _BUILTIN = (_HELP, _USAGE, _PROGNAME, _HANG, _VERSION)
 
 
-@dataclass
-class ArgpState:
+class ArgpState(Record, frozen=False):
     """What a handler sees: the program ``name`` used in messages, and argp's exits."""
 
     argp: "Argp"
     name: str
     positional_count: int = 0
-    extra: dict = field(default_factory=dict)
+    extra: dict = field_spec(default_factory=dict)
 
     def usage(self, message: str | None = None) -> NoReturn:
         """``argp_usage()``, preceded by the tool's own message line (as the C tools print

@@ -19,10 +19,13 @@ from __future__ import annotations
 import os
 import struct
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
 
+from pybpf.record import Record
 from pybpf.tools.argp import Argp, ArgpExit, ArgpState, Option, strtol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
 
 __all__ = ["NAME", "SUMMARY", "Config", "ARGP", "parse_args", "header", "Formatter", "main",
            "EVENT", "ARGSIZE", "TOTAL_MAX_ARGS", "DEFAULT_MAXARGS", "configure", "prepare_maps"]
@@ -88,8 +91,7 @@ def _version() -> str:
 ARGP = Argp(NAME, DOC, OPTIONS, version=_version())
 
 
-@dataclass
-class Config:
+class Config(Record, frozen=False):
     """The parsed command line (the C tool's ``struct env``)."""
 
     time: bool = False

@@ -25,10 +25,13 @@ import os
 import signal
 import sys
 import time
-from typing import IO, Any, Callable
 
 from pybpf.errors import BPFError
 from pybpf.tools.argp import ArgpExit
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: tools start faster without typing
+if TYPE_CHECKING:
+    from typing import IO, Any, Callable
 
 __all__ = ["Session", "ToolError", "object_path", "POLL_TIMEOUT", "PERF_BUFFER_PAGES"]
 
