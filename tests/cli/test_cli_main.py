@@ -7,6 +7,7 @@ the test unmounts tracefs, side by side with bpftool.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -55,6 +56,26 @@ def test_nomount_leaves_tracefs_unmounted_like_bpftool(require_tools, flag):
 
 
 @pytest.mark.kernel
+def _wait_reading_trace_pipe(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Until ``proc`` holds trace_pipe open (a SIGINT before that would hit start-up, not the read)."""
+    deadline = time.monotonic() + timeout
+    fd_dir = f"/proc/{proc.pid}/fd"
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            names = os.listdir(fd_dir)
+        except OSError:
+            names = []
+        for name in names:
+            try:
+                if os.readlink(os.path.join(fd_dir, name)).endswith("/trace_pipe"):
+                    time.sleep(0.1)  # from open() to the blocking read
+                    return
+            except OSError:
+                continue
+        time.sleep(0.02)
+    raise AssertionError(f"{proc.args!r} never opened trace_pipe (exit status {proc.poll()})")
+
+
 def test_nomount_with_tracefs_present_reads_like_bpftool(require_tools):
     """With tracefs mounted, -n changes nothing: the pipe is read until SIGINT, status 0."""
     require_tools("bpftool")
@@ -62,7 +83,7 @@ def test_nomount_with_tracefs_present_reads_like_bpftool(require_tools):
     for argv, env in ((["bpftool", "-n", "prog", "tracelog"], None),
                       (pybpf_command("-n", "prog", "tracelog"), pybpf_env())):
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        time.sleep(1.5)
+        _wait_reading_trace_pipe(proc)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         results.append((proc.returncode, err))
