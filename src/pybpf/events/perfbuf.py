@@ -127,7 +127,7 @@ class CPUBuffer:
                                 if k >= _RUN_MIN and dlen + 12 <= rsize and dlen >= rtype.size:
                                     start = tail
                                     view = b[base + off: base + off + k * rsize]
-                                    results = rtype.run(view, 12, dlen, rsize, _bind(cb, cpu))
+                                    results = rtype.run(view, 12, dlen, rsize, _bind(cb, cpu))[1]
                                     try:
                                         for ret in results:
                                             tail += rsize
