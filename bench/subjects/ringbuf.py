@@ -1,9 +1,10 @@
 """Ring and perf buffer throughput: pybpf's consumers beside libbpf's, in process.
 
 What is measured: a BPF program (XDP, hand-assembled here so no compiler is needed) fills the
-buffer with N records of PAYLOAD bytes (or, for the "mixed sizes" figures, of random sizes
-between PAYLOAD/2 and PAYLOAD - 1) through BPF_PROG_TEST_RUN (not timed), then one consumer
-drains all N; the figure is records per second of that drain. Every consumer hands
+buffer with N records of PAYLOAD bytes (or, for the "mixed sizes" figures, of sizes between
+PAYLOAD/2 and PAYLOAD - 1 hashed from the record's number, the same sequence for every
+consumer) through BPF_PROG_TEST_RUN (not timed), then one consumer drains all N; the figure is
+records per second of that drain. Every consumer hands
 each record's bytes to the same trivial Python function, except the batch/numpy readers
 (which return them all at once) and the plain C consumer (a C callback copying each record).
 
@@ -48,29 +49,45 @@ def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> 
     return _INSN.pack(code, (dst & 0xF) | ((src & 0xF) << 4), off, imm)
 
 
-def _producer_insns(map_fd: int, helper: int, perf: bool, mixed: bool = False) -> bytes:
+def _producer_insns(map_fd: int, helper: int, perf: bool, counter_fd: int | None = None) -> bytes:
     """XDP: zero a PAYLOAD-byte stack buffer, output it, return PASS.
 
-    ringbuf: bpf_ringbuf_output(&map, buf, PAYLOAD, BPF_RB_NO_WAKEUP)
-    perf:    bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, buf, PAYLOAD)
-    ``mixed``: ring buffer records of a random size between PAYLOAD/2 and PAYLOAD - 1.
+    ringbuf: bpf_ringbuf_output(&map, buf, size, BPF_RB_NO_WAKEUP)
+    perf:    bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, buf, size)
+    size is PAYLOAD, or with ``counter_fd`` (the "mixed sizes" producers) a size between
+    PAYLOAD/2 and PAYLOAD - 1 derived from the n-th run's number n, kept in that array map:
+    ((n * 0x9E3779B1) >> 16) % (PAYLOAD/2) + PAYLOAD/2. The sequence restarts when the
+    counter is reset, so every consumer drains exactly the same records.
     """
-    code = b""
+    mixed = counter_fd is not None
+    code = _insn(0xBF, 6, 1)                                # r6 = ctx
     for off in range(-PAYLOAD, 0, 8):
         code += _insn(0x7A, 10, 0, off, 0)                  # *(u64 *)(r10 + off) = 0
     if mixed:
-        code += _insn(0x85, 0, 0, 0, 7)                     # r0 = bpf_get_prandom_u32()
-        code += _insn(0x57, 0, 0, 0, PAYLOAD // 2 - 1)      # r0 &= PAYLOAD/2 - 1
-        code += _insn(0x07, 0, 0, 0, PAYLOAD // 2)          # r0 += PAYLOAD/2
-    code += _insn(0x18, 1 if not perf else 2, 1, 0, map_fd) + _insn(0, 0, 0, 0, 0)   # map
+        code += _insn(0x62, 10, 0, -PAYLOAD - 8, 0)         # *(u32 *)(r10 - 72) = 0 (key)
+        code += _insn(0x18, 1, 1, 0, counter_fd) + _insn(0, 0, 0, 0, 0)
+        code += _insn(0xBF, 2, 10) + _insn(0x07, 2, 0, 0, -PAYLOAD - 8)
+        code += _insn(0x85, 0, 0, 0, 1)                     # r0 = bpf_map_lookup_elem()
+        code += _insn(0x55, 0, 0, 2, 0)                     # if r0 != 0 goto +2
+        code += _insn(0xB7, 0, 0, 0, 2) + _insn(0x95)       # return XDP_PASS
+        code += _insn(0x79, 7, 0, 0, 0)                     # r7 = *(u64 *)r0
+        code += _insn(0x07, 7, 0, 0, 1)                     # r7 += 1
+        code += _insn(0x7B, 0, 7, 0, 0)                     # *(u64 *)r0 = r7
+        code += _insn(0x27, 7, 0, 0, -0x61C8864F)           # r7 *= 0x9E3779B1
+        code += _insn(0x77, 7, 0, 0, 16)                    # r7 >>= 16
+        code += _insn(0x57, 7, 0, 0, PAYLOAD // 2 - 1)      # r7 &= PAYLOAD/2 - 1
+        code += _insn(0x07, 7, 0, 0, PAYLOAD // 2)          # r7 += PAYLOAD/2
     if perf:
+        code += _insn(0xBF, 1, 6)                           # r1 = ctx
+        code += _insn(0x18, 2, 1, 0, map_fd) + _insn(0, 0, 0, 0, 0)   # r2 = map
         code += _insn(0xB7, 3, 0, 0, -1)                    # r3 = BPF_F_CURRENT_CPU (u32 max)
         code += _insn(0x67, 3, 0, 0, 32) + _insn(0x77, 3, 0, 0, 32)   # zero-extend
         code += _insn(0xBF, 4, 10) + _insn(0x07, 4, 0, 0, -PAYLOAD)   # r4 = buf
-        code += _insn(0xB7, 5, 0, 0, PAYLOAD)               # r5 = size
+        code += _insn(0xBF, 5, 7) if mixed else _insn(0xB7, 5, 0, 0, PAYLOAD)   # r5 = size
     else:
+        code += _insn(0x18, 1, 1, 0, map_fd) + _insn(0, 0, 0, 0, 0)   # r1 = map
         code += _insn(0xBF, 2, 10) + _insn(0x07, 2, 0, 0, -PAYLOAD)   # r2 = buf
-        code += _insn(0xBF, 3, 0) if mixed else _insn(0xB7, 3, 0, 0, PAYLOAD)   # r3 = size
+        code += _insn(0xBF, 3, 7) if mixed else _insn(0xB7, 3, 0, 0, PAYLOAD)   # r3 = size
         code += _insn(0xB7, 4, 0, 0, 1)                     # r4 = BPF_RB_NO_WAKEUP
     code += _insn(0x85, 0, 0, 0, helper)
     code += _insn(0xB7, 0, 0, 0, 2) + _insn(0x95)           # return XDP_PASS
@@ -88,19 +105,22 @@ class _Setup:
         slot = (PAYLOAD + 8 + 7) & ~7
         ring = 1 << max(16, (n * slot).bit_length())
         self.rb_map = Map.create("ringbuf", 0, 0, ring, name="bench_rb")
-        self.rb_prog = Program.load("xdp", _producer_insns(self.rb_map.fileno(),
-                                                           int(uapi.BPF_FUNC_ringbuf_output), False),
+        self.counter = Map.create("array", 4, 8, 1, name="bench_seq")
+        ring_out, perf_out = int(uapi.BPF_FUNC_ringbuf_output), int(uapi.BPF_FUNC_perf_event_output)
+        self.rb_prog = Program.load("xdp", _producer_insns(self.rb_map.fileno(), ring_out, False),
                                     "GPL", name="bench_rb_out")
-        self.rb_mixed = Program.load("xdp", _producer_insns(self.rb_map.fileno(),
-                                                            int(uapi.BPF_FUNC_ringbuf_output), False, True),
+        self.rb_mixed = Program.load("xdp", _producer_insns(self.rb_map.fileno(), ring_out, False,
+                                                            self.counter.fileno()),
                                      "GPL", name="bench_rb_mixed")
         perf_rec = 8 + 4 + ((PAYLOAD + 4 + 7) & ~7) - 4
         self.perf_pages = 1 << max(0, (n * perf_rec // 4096).bit_length())
         ncpu = os.cpu_count() or 1
         self.perf_map = Map.create("perf_event_array", 4, 4, max(ncpu, 1), name="bench_perf")
-        self.perf_prog = Program.load("xdp", _producer_insns(self.perf_map.fileno(),
-                                                             int(uapi.BPF_FUNC_perf_event_output), True),
+        self.perf_prog = Program.load("xdp", _producer_insns(self.perf_map.fileno(), perf_out, True),
                                       "GPL", name="bench_perf_out")
+        self.perf_mixed = Program.load("xdp", _producer_insns(self.perf_map.fileno(), perf_out, True,
+                                                              self.counter.fileno()),
+                                       "GPL", name="bench_perf_mixed")
         self.count = [0]
         count = self.count
 
@@ -109,8 +129,9 @@ class _Setup:
 
         self.handle = handle
         self._closers: list[Callable[[], None]] = [self.rb_prog.close, self.rb_mixed.close,
-                                                   self.rb_map.close,
-                                                   self.perf_prog.close, self.perf_map.close]
+                                                   self.rb_map.close, self.perf_prog.close,
+                                                   self.perf_mixed.close, self.perf_map.close,
+                                                   self.counter.close]
         atexit.register(self.close)
         self._rb: Any = None
         self._pb: Any = None
@@ -123,16 +144,21 @@ class _Setup:
         self.rb_prog.test_run(XDP_IN, repeat=self.n)
 
     def fill_ring_mixed(self) -> None:
+        self.counter.update(bytes(4), bytes(8))         # the same sizes for every consumer
         self.rb_mixed.test_run(XDP_IN, repeat=self.n)
 
-    def fill_perf(self) -> None:
+    def fill_perf(self, prog: Any = None) -> None:
         old = os.sched_getaffinity(0)
         cpu = min(old)
         os.sched_setaffinity(0, {cpu})
         try:
-            self.perf_prog.test_run(XDP_IN, repeat=self.n)
+            (prog or self.perf_prog).test_run(XDP_IN, repeat=self.n)
         finally:
             os.sched_setaffinity(0, old)
+
+    def fill_perf_mixed(self) -> None:
+        self.counter.update(bytes(4), bytes(8))
+        self.fill_perf(self.perf_mixed)
 
     # ---------------------------------------------------------------- consumers
 
@@ -298,14 +324,22 @@ class _Setup:
         pb = self.pybpf_perf()
         return self._timed(self.fill_perf, lambda: (pb.consume(), self.count[0])[1])
 
-    def perf_libbpf_python(self) -> float:
+    def perf_libbpf_python(self, fill: Callable[[], None] | None = None) -> float:
         lib = self.libbpf()
         pb = lib.perf_buffer__new(self.perf_map.fileno(), self.perf_pages, self._perf_cb, None, None, None)
         try:
-            return self._timed(self.fill_perf, lambda: (lib.perf_buffer__consume(pb), self.count[0])[1])
+            return self._timed(fill or self.fill_perf,
+                               lambda: (lib.perf_buffer__consume(pb), self.count[0])[1])
         finally:
             lib.perf_buffer__free(pb)
             self._reattach_perf()
+
+    def perf_mixed_callback(self) -> float:
+        pb = self.pybpf_perf()
+        return self._timed(self.fill_perf_mixed, lambda: (pb.consume(), self.count[0])[1])
+
+    def perf_mixed_libbpf_python(self) -> float:
+        return self.perf_libbpf_python(self.fill_perf_mixed)
 
     def perf_c(self) -> float:
         c = self.c_helper()
@@ -354,7 +388,7 @@ def subjects(smoke: bool):
                _lazy(n, "ring_batch"), _lazy(n, "ring_libbpf_python"),
                what=what + "; budget: >= 5 M ev/s", b_label="libbpf C ring buffer + ctypes callback"),
     ]
-    mixed = f"records/s draining {n} records of {PAYLOAD // 2}-{PAYLOAD - 1} bytes (random sizes)"
+    mixed = f"records/s draining {n} records of {PAYLOAD // 2}-{PAYLOAD - 1} bytes (varying sizes, the same for both)"
     items.append(Metric("ringbuf mixed sizes: callback API vs libbpf + Python callback", "ev/s",
                         _lazy(n, "ring_mixed_callback"), _lazy(n, "ring_mixed_libbpf_python"),
                         what=mixed + "; budget: ratio >= 2",
@@ -383,6 +417,11 @@ def subjects(smoke: bool):
                             b_label="libbpf + C callback (gcc)"))
     items.append(Metric("perfbuf: callback API vs libbpf + Python callback", "ev/s",
                         _lazy(pn, "perf_callback"), _lazy(pn, "perf_libbpf_python"), what=pwhat,
+                        b_label="libbpf perf_buffer + ctypes callback"))
+    items.append(Metric("perfbuf mixed sizes: callback API vs libbpf + Python callback", "ev/s",
+                        _lazy(pn, "perf_mixed_callback"), _lazy(pn, "perf_mixed_libbpf_python"),
+                        what=f"records/s draining {pn} perf samples of {PAYLOAD // 2}-{PAYLOAD - 1} "
+                             "bytes (one CPU)",
                         b_label="libbpf perf_buffer + ctypes callback"))
     if shutil.which("gcc") or shutil.which("cc"):
         items.append(Metric("perfbuf: callback API vs plain C consumer", "ev/s",

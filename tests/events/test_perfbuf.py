@@ -158,6 +158,43 @@ def test_callback_stop_and_typed_samples(load_events, pin_cpu):
     assert all(t[1] == t[0] * t[0] for t in seen)
 
 
+@pytest.mark.parametrize("stop", [False, True])
+@pytest.mark.parametrize("at", [0, 57, 199])
+def test_samples_of_varying_sizes_stop_or_raise_mid_chunk(load_events, pin_cpu, at, stop):
+    """Samples of varying sizes are handed over a chunk at a time (walked in C): a callback
+    that raises (or returns a stop value) at sample ``at`` has consumed exactly the samples
+    up to it, and the next pass starts with the one after it; typed samples decode alike."""
+    n = 200
+    obj = load_events(SRC)
+    seen = []
+
+    def cb(cpu, data):
+        seen.append(check_var(data))
+        if seen[-1] == at:
+            if stop:
+                return "stop"
+            raise KeyError("boom")
+        return None
+
+    with PerfBuffer(obj.maps["events"], cb, page_count=64) as pb:
+        produce(obj, "perf_variable", n)
+        if stop:
+            assert pb.consume() == "stop"
+        else:
+            with pytest.raises(KeyError):
+                pb.consume()
+        assert seen == list(range(at + 1))
+        pb.callback = lambda cpu, data: seen.append(check_var(data))
+        assert pb.consume() == n - at - 1
+    assert seen == list(range(n))
+    typed = []
+    with PerfBuffer(obj.maps["events"], lambda cpu, t: typed.append(t), type=VAR_HEAD, page_count=64) as pb:
+        produce(obj, "perf_variable", n)
+        assert pb.consume() == n
+    assert [t[0] for t in typed] == list(range(n, 2 * n))
+    assert all(t[1] == (t[0] * 37) % 241 and t[2] == MAGIC for t in typed)
+
+
 def test_events_leave_the_map_on_close(load_events, pin_cpu):
     obj = load_events(SRC)
     with PerfBuffer(obj.maps["events"], lambda cpu, data: None):

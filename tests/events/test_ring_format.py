@@ -16,10 +16,10 @@ import struct
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pybpf.errors import NoSpaceError
+from pybpf.errors import InvalidArgumentError, NoSpaceError
 
 from pybpf.events.decode import record_type
-from pybpf.events.ringbuf import BUSY_BIT, DISCARD_BIT, Ring
+from pybpf.events.ringbuf import BUSY_BIT, CHUNK_BYTES, DISCARD_BIT, Ring
 from pybpf.sys.mmaps import PAGE_SIZE
 
 
@@ -33,7 +33,7 @@ class _FakeMap:
     closed = False
 
 
-def make_ring(records, size, start=0):
+def make_ring(records, size, start=0, chunk=None):
     """A Ring over anonymous memory holding ``records``: (length, flag) with flag one of
     "ok", "discard", "busy"; the first record at position ``start``. Returns (ring, expected
     payloads delivered, expected consumer position after one pass)."""
@@ -63,6 +63,7 @@ def make_ring(records, size, start=0):
     ring._owned = False
     ring.size = size
     ring._mask = size - 1
+    ring.chunk = chunk if chunk is not None else max(8, min(CHUNK_BYTES, size // 8))
     ring.what = "fake ring"
     ring._cons = mmap.mmap(-1, PAGE_SIZE)
     ring._prod = mmap.mmap(-1, PAGE_SIZE + 2 * size)
@@ -83,10 +84,10 @@ records_strategy = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(records_strategy, st.integers(0, 4095))
-def test_callback_pass_matches_the_format(records, start_slot):
+@given(records_strategy, st.integers(0, 4095), st.sampled_from([None, 8, 24, 64, 200]))
+def test_callback_pass_matches_the_format(records, start_slot, chunk):
     size = 8192
-    ring, expected, end = make_ring(records, size, start=start_slot * 8 * 1000)
+    ring, expected, end = make_ring(records, size, start=start_slot * 8 * 1000, chunk=chunk)
     got = []
     ring.callback = got.append
     try:
@@ -152,5 +153,104 @@ def test_uniform_run_interrupted_by_busy_and_discard():
         assert got == expected
         assert ring._cons_q[0] == end
         assert ring.discarded == 1
+    finally:
+        ring.close()
+
+
+def record_ends(records, start):
+    """Position right after each record (in ring order), computed from the format."""
+    ends, pos = [], start
+    for length, _flag in records:
+        pos += (length + 8 + 7) & ~7
+        ends.append(pos)
+    return ends
+
+
+class Boom(Exception):
+    pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(records_strategy, st.integers(0, 4095), st.sampled_from([None, 8, 64, 200]), st.data(),
+       st.booleans())
+def test_callback_raising_or_stopping_mid_pass(records, start_slot, chunk, data, stop):
+    """A callback that raises (or returns a stop value) at the i-th record: records up to it
+    were delivered once, the consumer position is published right after it (wherever it sits
+    in a chunk or a run), and the next pass delivers the rest."""
+    size = 8192
+    start = start_slot * 8 * 1000
+    ring, expected, end = make_ring(records, size, start=start, chunk=chunk)
+    if not expected:
+        ring.close()
+        return
+    at = data.draw(st.integers(0, len(expected) - 1))
+    ok = [i for i, (_, flag) in enumerate(records) if flag == "ok"]
+    got = []
+
+    def cb(raw):
+        got.append(raw)
+        if len(got) == at + 1:
+            if stop:
+                return -1
+            raise Boom()
+        return None
+
+    ring.callback = cb
+    try:
+        if stop:
+            assert ring.consume() == -1
+        else:
+            with pytest.raises(Boom):
+                ring.consume()
+        assert got == expected[:at + 1]
+        assert ring._cons_q[0] == record_ends(records, start)[ok[at]]
+        assert ring.records == at + 1
+        got.clear()
+        ring.callback = got.append
+        assert ring.consume() == len(expected) - at - 1
+        assert got == expected[at + 1:]
+        assert ring._cons_q[0] == end
+    finally:
+        ring.close()
+
+
+def test_records_too_long_to_walk_go_one_by_one():
+    """Records longer than the header walk handles (WALK_MAX_LENGTH) between shorter ones."""
+    from pybpf.events.batch import WALK_MAX_LENGTH
+
+    recs = [(40, "ok"), (WALK_MAX_LENGTH + 9, "ok"), (12, "ok"), (33, "ok"),
+            (WALK_MAX_LENGTH + 100, "ok"), (40, "ok"), (40, "ok"), (40, "ok"), (40, "ok"),
+            (7, "discard"), (WALK_MAX_LENGTH + 1, "busy")]
+    size = 1 << 18
+    ring, expected, end = make_ring(recs, size, start=size - 100)
+    got = []
+    ring.callback = got.append
+    try:
+        assert ring.consume() == len(expected) == 9
+        assert got == expected
+        assert ring._cons_q[0] == end
+        assert ring.discarded == 1
+    finally:
+        ring.close()
+
+
+@pytest.mark.parametrize("chunk", [None, 16])
+def test_typed_record_too_short_mid_chunk(chunk):
+    """With a record type, a record shorter than the type stops the pass with an error after
+    the records before it were delivered; it counts as consumed, the next pass goes on."""
+    rtype = record_type(struct.Struct("=QQ"))
+    recs = [(40, "ok"), (24, "ok"), (16, "ok"), (15, "ok"), (40, "ok")]
+    ring, expected, end = make_ring(recs, 8192, start=8192 - 48, chunk=chunk)
+    ring.type = rtype
+    got = []
+    ring.callback = got.append
+    try:
+        with pytest.raises(InvalidArgumentError, match="15 bytes is shorter"):
+            ring.consume()
+        assert got == [rtype.struct.unpack_from(p) for p in expected[:3]]
+        assert ring._cons_q[0] == record_ends(recs, 8192 - 48)[3]
+        assert ring.consume() == 1
+        assert got[-1] == rtype.struct.unpack_from(expected[4])
+        assert ring._cons_q[0] == end
     finally:
         ring.close()

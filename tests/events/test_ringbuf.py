@@ -248,22 +248,40 @@ def test_fileno_works_with_asyncio(load_events):
 # ------------------------------------------------------------------------------ semantics
 
 
-def test_consumer_position_is_published_after_every_record(load_events):
-    """Inside the callback of record i the kernel sees the consumer right at record i: the
-    records before it were released one by one, as libbpf does."""
-    n = 50
-    obj = load_events(SRC, sizes={"rb": 1 << 16})
+def var_slot(seq):
+    return (var_size(seq) + 8 + 7) & ~7
+
+
+@pytest.mark.parametrize("prog", ["rb_fixed", "rb_variable"])
+def test_consumer_position_is_published_per_chunk(load_events, prog):
+    """Inside the callback of a record the kernel's consumer position is never past that
+    record (no record is released to the producer before its callback ran) and lags it by
+    at most one chunk (Ring.chunk bytes plus one record); the position moved during the pass
+    (several chunks were published), and it is at the end after the pass."""
+    n = 1500
+    obj = load_events(SRC, sizes={"rb": 1 << 19})
     configure(obj, wakeup=BPF_RB_NO_WAKEUP)
-    produce(obj, "rb_fixed", n)
-    positions = []
+    produce(obj, prog, n)
+    assert u64s(obj.maps["stats"], 4)[1:3] == [n, 0]
+    slot = (lambda seq: FIXED_SLOT) if prog == "rb_fixed" else var_slot
+    check = check_fixed if prog == "rb_fixed" else check_var
+    start = [0]
+    for seq in range(n):
+        start.append(start[-1] + slot(seq))
+    seen = []
 
     def cb(raw):
-        positions.append((check_fixed(raw), kernel_view(obj)[2]))
+        seen.append((check(raw), kernel_view(obj)[2]))
 
     with RingBuffer(obj.maps["rb"], cb) as rb:
+        chunk = rb.rings[0].chunk
         assert rb.consume() == n
-    assert positions == [(i, i * FIXED_SLOT) for i in range(n)]
-    assert kernel_view(obj)[2] == n * FIXED_SLOT
+    assert [seq for seq, _ in seen] == list(range(n))
+    for seq, published in seen:
+        assert published <= start[seq]
+        assert start[seq] - published <= chunk + 264 + 8
+    assert len({published for _, published in seen}) > 2
+    assert kernel_view(obj)[2] == start[n]
 
 
 @pytest.mark.parametrize("n", [3, 100])     # a short run (record by record) and a long one
@@ -304,6 +322,58 @@ def test_callback_exception_propagates_and_consumes_its_record(load_events, n):
             rb.consume()
         assert kernel_view(obj)[2] == 2 * FIXED_SLOT
         assert rb.consume() == n - 2
+    assert seen == list(range(n))
+
+
+@pytest.mark.parametrize("at", [0, 1, 57, 299])
+def test_callback_exception_mid_chunk_of_varying_lengths(load_events, at):
+    """Records of varying lengths are handed over a chunk at a time: when the callback of
+    record ``at`` raises, the consumer position is published right after that record (it
+    counts as consumed, as in libbpf), not at the chunk's end, and the next pass starts
+    with the record after it."""
+    n = 300
+    obj = load_events(SRC, sizes={"rb": 1 << 20})
+    configure(obj, wakeup=BPF_RB_NO_WAKEUP)
+    produce(obj, "rb_variable", n)
+    seen = []
+
+    def cb(raw):
+        seq = check_var(raw)
+        seen.append(seq)
+        if seq == at:
+            raise KeyError("boom")
+
+    with RingBuffer(obj.maps["rb"], cb) as rb:
+        with pytest.raises(KeyError):
+            rb.consume()
+        assert seen == list(range(at + 1))
+        assert rb.rings[0].records == at + 1
+        assert kernel_view(obj)[2] == sum(var_slot(s) for s in range(at + 1))
+        assert rb.rings[0].consumer_pos == kernel_view(obj)[2]
+        assert rb.consume() == n - at - 1
+        assert rb.rings[0].records == n
+    assert seen == list(range(n))
+    assert kernel_view(obj)[2] == sum(var_slot(s) for s in range(n))
+
+
+@pytest.mark.parametrize("at", [0, 57, 299])
+def test_callback_stop_mid_chunk_of_varying_lengths(load_events, at):
+    n = 300
+    obj = load_events(SRC, sizes={"rb": 1 << 20})
+    configure(obj, wakeup=BPF_RB_NO_WAKEUP)
+    produce(obj, "rb_variable", n)
+    seen = []
+
+    def cb(raw):
+        seen.append(check_var(raw))
+        return "stop" if seen[-1] == at else None
+
+    with RingBuffer(obj.maps["rb"], cb) as rb:
+        assert rb.consume() == "stop"
+        assert seen == list(range(at + 1))
+        assert kernel_view(obj)[2] == sum(var_slot(s) for s in range(at + 1))
+        rb.rings[0].callback = lambda raw: seen.append(check_var(raw))
+        assert rb.poll(0) == n - at - 1
     assert seen == list(range(n))
 
 

@@ -13,17 +13,19 @@ for.
 from __future__ import annotations
 
 from array import array
-from itertools import islice, repeat
-from operator import add, and_, rshift
+from itertools import accumulate, islice, repeat
+from operator import add, and_, getitem, rshift
 from typing import Any, Iterator
 
 from pybpf.errors import InvalidArgumentError
 
-__all__ = ["RecordBatch", "run_length", "copy_run", "writable_view", "walk_records", "WALK_MAX_LENGTH"]
+__all__ = ["RecordBatch", "run_length", "copy_run", "writable_view", "walk_records", "walk_words",
+           "RecordFormats", "WALK_MAX_LENGTH"]
 
 #: Records of up to this many bytes are walked in C by :func:`walk_records`.
 WALK_MAX_LENGTH = (1 << 16) - 1
 _STRIDES: list[array] = []
+_WORD_STRIDES: list[array] = []
 
 
 def stride_table() -> array:
@@ -55,6 +57,54 @@ def walk_records(words: memoryview, limit: int) -> list[int]:
     except IndexError:
         pass
     return pos
+
+
+def word_stride_table() -> array:
+    """``table[n]``: the 4-byte words a record of ``n`` bytes takes in a ring (header and
+    padding included), for every ``n`` up to :data:`WALK_MAX_LENGTH` (built once, 128 KiB)."""
+    if not _WORD_STRIDES:
+        _WORD_STRIDES.append(array("H", map(rshift, stride_table(), repeat(2))))
+    return _WORD_STRIDES[0]
+
+
+def walk_words(words: memoryview) -> list[int]:
+    """Follow the chain of record headers in ``words`` (the u32 view of a range of a ring,
+    starting at a record header) without interpreter work per record.
+
+    Returns the word positions (byte position // 4) of consecutive records, relative to the
+    range's start: the first is 0, the last is where the walk stopped: at the first position
+    past the range, or at a header that is not a plain committed length up to
+    :data:`WALK_MAX_LENGTH` (BUSY, DISCARD, a longer record), which is left for the caller.
+    A record whose header is in the range may extend past it (the caller's range ends at a
+    record boundary of the ring, or it reads the rest through the ring's double mapping).
+
+    How: the list is extended by an ``accumulate`` whose input reads the list itself; each
+    new position is the previous one plus the stride (in words) looked up from the header
+    word there, all in C. Reading past the range or past the stride table raises IndexError,
+    which ends the walk (the positions appended so far stay).
+    """
+    table = word_stride_table()
+    pos = [0]
+    try:
+        pos.extend(accumulate(map(getitem, repeat(table), map(getitem, repeat(words), pos))))
+    except IndexError:
+        pass
+    return pos
+
+
+class RecordFormats(dict):  # type: ignore[type-arg]
+    """``formats[length]``: the ``struct`` format of one ring record of ``length`` bytes
+    (its header skipped, its bytes as one ``s`` field, its padding skipped); joined, the
+    formats of consecutive records unpack all of them in one ``unpack_from`` call."""
+
+    def __missing__(self, length: int) -> str:
+        pad = -length & 7
+        fmt = self[length] = f"8x{length}s{pad}x" if pad else f"8x{length}s"
+        return fmt
+
+
+#: Shared by every ring (formats only depend on the length).
+RECORD_FORMATS = RecordFormats()
 
 
 def run_length(hdr: memoryview, idx: int, step: int, value: int, avail: int) -> int:

@@ -35,7 +35,7 @@ HEADER_FORMATS = "@=<>!"
 class RecordType:
     """A decoder for records of one kind (see the module docstring)."""
 
-    __slots__ = ("kind", "size", "ctype", "struct", "name", "_runs", "_body", "_order")
+    __slots__ = ("kind", "size", "ctype", "struct", "name", "_runs", "_body", "_order", "from_bytes")
 
     def __init__(self, kind: str, size: int = 0, ctype: Any = None, st: struct.Struct | None = None,
                  name: str = "bytes") -> None:
@@ -45,6 +45,10 @@ class RecordType:
         self.struct = st
         self.name = name
         self._runs: dict[tuple[int, int, int], struct.Struct] = {}
+        #: decodes a record given as ``bytes`` of its length (None: the bytes are the record)
+        self.from_bytes: Callable[[bytes], Any] | None = (
+            None if kind == "bytes" else ctype.from_buffer_copy if kind == "ctypes" else
+            st.unpack_from if st is not None else None)
         if st is not None:
             fmt = st.format if isinstance(st.format, str) else st.format.decode()
             self._order = fmt[0] if fmt and fmt[0] in HEADER_FORMATS else "@"
@@ -86,18 +90,21 @@ class RecordType:
         return st
 
     def run(self, view: memoryview, header: int, length: int, stride: int,
-            callback: Callable[[Any], Any]) -> Iterator[Any]:
-        """The results of ``callback`` over the records of ``view``: one record every ``stride``
-        bytes, each ``length`` bytes long after a ``header`` of ``header`` bytes."""
-        it = self._run_struct(header, length, stride).iter_unpack(view)
+            callback: Callable[[Any], Any]) -> tuple[Iterator[Any], Iterator[Any]]:
+        """(source, results): ``results`` are the results of ``callback`` over the records of
+        ``view``, one record every ``stride`` bytes, each ``length`` bytes long after a
+        ``header`` of ``header`` bytes. ``source`` is the ``struct.iter_unpack`` iterator
+        slicing the records: its ``length_hint`` tells how many records were not reached yet
+        (when a callback stopped the iteration or raised)."""
+        src = self._run_struct(header, length, stride).iter_unpack(view)
         if self.kind == "bytes":
-            return starmap(callback, it)
+            return src, starmap(callback, src)
         if self.kind == "ctypes":
-            return map(callback, starmap(self.ctype.from_buffer_copy, it))
+            return src, map(callback, starmap(self.ctype.from_buffer_copy, src))
         if self._order == "@":
             assert self.struct is not None
-            return map(callback, starmap(self.struct.unpack, it))
-        return map(callback, it)
+            return src, map(callback, starmap(self.struct.unpack, src))
+        return src, map(callback, src)
 
     def __repr__(self) -> str:
         return f"<RecordType {self.name}>"

@@ -107,7 +107,7 @@ def records(link: Any, type: Any, *, size: int | None = None, btf: Any = None) -
         whole = len(data) - len(data) % rec
         if whole:
             view = memoryview(data)[:whole]
-            it = rtype.run(view, 0, rec, rec, _identity)
+            it = rtype.run(view, 0, rec, rec, _identity)[1]
             yield from it
             del it
             view.release()

@@ -7,7 +7,10 @@ event enabled and stored in the ``BPF_MAP_TYPE_PERF_EVENT_ARRAY`` map at the CPU
 watched with epoll.
 
 A perf ring is not double-mapped: a record that wraps past the end of the data area is copied
-into one contiguous piece. ``data_head`` is read once per pass, ``data_tail`` is written after
+into one contiguous piece. Samples are handed to the callback a chunk at a time without
+interpreter work per sample: runs of equally long samples through ``struct.iter_unpack``,
+samples of varying lengths by walking their headers in C and slicing them with one ``struct``
+format (:meth:`CPUBuffer._walk`); lost records and wrapping samples go one by one. ``data_head`` is read once per pass, ``data_tail`` is written after
 the records before it were handled (aligned 8-byte stores: acquire/release on x86-64).
 ``PERF_RECORD_SAMPLE`` records go to ``callback(cpu, data)`` (``data`` as sent, padded by the
 kernel to 8 bytes, exactly what libbpf passes on), ``PERF_RECORD_LOST`` records to
@@ -18,6 +21,10 @@ from __future__ import annotations
 
 import struct
 import sys
+from array import array
+from itertools import accumulate, repeat
+from operator import getitem, length_hint, sub
+from struct import Struct
 from typing import Any, Callable
 
 from pybpf.errors import BPFError, ClosedError, InvalidArgumentError
@@ -45,6 +52,30 @@ _HDR = struct.Struct("=IHH")          # perf_event_header: type, misc, size
 _LOST = struct.Struct("=QQ")          # id, lost
 _U32 = struct.Struct("=I")
 _RUN_MIN = 4
+#: Samples handed to callbacks per step of a pass (the data tail is written once per pass).
+CHUNK_BYTES = 16 << 10
+
+
+class _SampleFormats(dict):  # type: ignore[type-arg]
+    """``formats[size]``: the struct format of a sample record of ``size`` bytes (header
+    and raw size skipped, the data as one ``s`` field)."""
+
+    def __missing__(self, size: int) -> str:
+        fmt = self[size] = f"12x{size - 12}s"
+        return fmt
+
+
+_SAMPLE_FORMATS = _SampleFormats()
+_HALF_STRIDES: list[array] = []
+
+
+def _half_strides() -> array:
+    """``table[size]``: a record of ``size`` bytes in u16 units; sizes a sample cannot have
+    map past any ring, which ends a walk (built on first use, 256 KiB)."""
+    if not _HALF_STRIDES:
+        _HALF_STRIDES.append(array("I", [n >> 1 if n >= 16 and n % 8 == 0 else 1 << 31
+                                         for n in range(1 << 16)]))
+    return _HALF_STRIDES[0]
 
 SampleCallback = Callable[[int, Any], Any]
 LostCallback = Callable[[int, int], Any]
@@ -95,8 +126,11 @@ class CPUBuffer:
         lost_cb = owner.lost_callback
         rtype = owner.type
         decode = None if rtype.kind == "bytes" else rtype.one
+        from_bytes = rtype.from_bytes
+        min_len = rtype.size
         q, b, mm, words = self._q, self._b, self._mm, self._w
         base, size, mask, cpu = self.data_offset, self.data_size, self._mask, self.cpu
+        chunk = CHUNK_BYTES
         count = 0
         tail = q[_TAIL]
         try:
@@ -114,35 +148,50 @@ class CPUBuffer:
                     if rsize < 8:
                         raise BPFError(f"{self.what}: corrupt record header at position {tail}")
                     if rtype_ == RECORD_SAMPLE:
-                        # a run of same-size samples that does not wrap: decoded and handed to
-                        # the callback without interpreter work per record
-                        if off + rsize * _RUN_MIN <= size and (head - tail) >= rsize * _RUN_MIN:
-                            fit = min(head - tail, size - off) // rsize
+                        flat = min(head - tail, size - off)     # bytes before the wrap or head
+                        if rsize % 8 == 0 and rsize <= flat:
                             idx = (base + off) >> 3
-                            k = run_length(q, idx, rsize >> 3, q[idx], fit) if rsize % 8 == 0 else 1
-                            if k >= _RUN_MIN:
-                                dlen = words[(base + off + 8) >> 2]
-                                if dlen + 12 <= rsize and dlen >= rtype.size:
-                                    k = run_length(words, (base + off + 8) >> 2, rsize >> 2, dlen, k)
-                                if k >= _RUN_MIN and dlen + 12 <= rsize and dlen >= rtype.size:
-                                    start = tail
-                                    view = b[base + off: base + off + k * rsize]
-                                    results = rtype.run(view, 12, dlen, rsize, _bind(cb, cpu))
-                                    try:
-                                        for ret in results:
-                                            tail += rsize
-                                            if ret:
-                                                count += (tail - start) // rsize
-                                                return count, ret
-                                    except BaseException:
-                                        tail += rsize
-                                        count += (tail - start) // rsize
-                                        raise
-                                    finally:
-                                        del results
-                                        view.release()
-                                    count += k
-                                    continue
+                            # a run of same-size samples: decoded and handed to the callback
+                            # without interpreter work per record
+                            if rsize * _RUN_MIN <= flat and q[idx + (rsize >> 3)] == q[idx]:
+                                k = run_length(q, idx, rsize >> 3, q[idx],
+                                               min(flat, max(chunk, rsize * _RUN_MIN)) // rsize)
+                                if k >= _RUN_MIN:
+                                    dlen = words[(base + off + 8) >> 2]
+                                    if dlen + 12 <= rsize and dlen >= min_len:
+                                        k = run_length(words, (base + off + 8) >> 2, rsize >> 2, dlen, k)
+                                    if k >= _RUN_MIN and dlen + 12 <= rsize and dlen >= min_len:
+                                        view = b[base + off: base + off + k * rsize]
+                                        src, results = rtype.run(view, 12, dlen, rsize, _bind(cb, cpu))
+                                        try:
+                                            ret = next(filter(None, results), None)
+                                        finally:
+                                            done = k - length_hint(src)
+                                            del src, results
+                                            view.release()
+                                            tail += done * rsize
+                                            count += done
+                                        if ret:
+                                            return count, ret
+                                        continue
+                            # samples of varying sizes: headers walked in C, sliced by one
+                            # struct format, handed over by map()
+                            walked = self._walk(off, min(flat, chunk), flat, min_len)
+                            if walked is not None:
+                                pos, recs = walked
+                                it = iter(recs)
+                                results = map(cb, repeat(cpu), it if from_bytes is None else
+                                              map(from_bytes, it))
+                                try:
+                                    ret = next(filter(None, results), None)
+                                finally:
+                                    done = len(recs) - length_hint(it)
+                                    del it, results, recs
+                                    tail += pos[done] << 1
+                                    count += done
+                                if ret:
+                                    return count, ret
+                                continue
                         rec = self._record(off, rsize)
                         dlen = _U32.unpack_from(rec, 8)[0]
                         if dlen + 12 > rsize:
@@ -172,6 +221,46 @@ class CPUBuffer:
         finally:
             q[_TAIL] = tail
             self.records += count
+
+    def _walk(self, off: int, span: int, flat: int, min_len: int) -> tuple[list[int], tuple[bytes, ...]] | None:
+        """The samples whose headers are in the ``span`` bytes at ring offset ``off`` and
+        which end in the ``flat`` bytes there (before the end of the data area): (positions
+        in u16 units relative to ``off``, one more than there are samples; the samples'
+        data), or None when fewer than two samples there have the layout of
+        ``PERF_SAMPLE_RAW`` alone (a u32 raw size equal to the record size less 12, then the
+        data) and at least ``min_len`` bytes of data.
+
+        The headers are read as u16 halves (little-endian hosts only): the walk follows the
+        size fields in C, a size that is not a multiple of 8 of at least 16 ends it; then the
+        type and raw size fields of the walked records are compared with what samples must
+        hold, one list comparison each."""
+        if not _LITTLE:
+            return None
+        start = self.data_offset + off
+        b = self._b
+        end = start + (span & ~7)
+        halves = [b[start + i: end + i].cast("H") for i in (0, 6, 8)]     # type, size, raw size
+        types, sizes, raws = halves
+        pos = [0]
+        try:
+            pos.extend(accumulate(map(getitem, repeat(_half_strides()), map(getitem, repeat(sizes), pos))))
+        except IndexError:
+            pass
+        k = len(pos) - 1
+        if pos[k] << 1 > flat:
+            k -= 1                  # the last record wraps (or is not a sample): left for later
+        heads = pos[:k]
+        kinds = list(map(getitem, repeat(types), heads))
+        if kinds != [RECORD_SAMPLE] * k:
+            k = next(i for i, kind in enumerate(kinds) if kind != RECORD_SAMPLE)
+            del heads[k:]
+        rsizes = list(map(getitem, repeat(sizes), heads))
+        ok = k >= 2 and list(map(getitem, repeat(raws), heads)) == list(map(sub, rsizes, repeat(12)))
+        for v in halves:
+            v.release()
+        if not ok or (min_len and min(rsizes) - 12 < min_len):
+            return None
+        return pos, Struct("=" + "".join(map(getitem, repeat(_SAMPLE_FORMATS), rsizes))).unpack_from(self._mm, start)
 
     def _copy(self, off: int, length: int) -> bytes:
         """``length`` bytes at ring offset ``off``, wrapping around the end."""

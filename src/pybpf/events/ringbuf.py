@@ -8,19 +8,35 @@ BUSY (still being written; stop there) and DISCARD (skip it), and a u32 page off
 kernel uses; records are 8-byte aligned. Positions only grow; ``pos & (size - 1)`` is the
 offset in the ring.
 
-The consumer position is published after every record, as libbpf does, with one aligned
-8-byte store (a ``memoryview`` item assignment of format ``Q``): a release store on x86-64's
-TSO memory model, so the producer never sees the space freed before the record was read.
-Positions and headers are read with plain aligned loads, which are acquire loads on x86-64.
-(Python has no memory barriers: on weakly ordered CPUs such as arm64 these are plain
-accesses, and the ordering libbpf gets from ``smp_load_acquire``/``smp_store_release`` is not
-guaranteed.)
+The consumer position is published with one aligned 8-byte store (a ``memoryview`` item
+assignment of format ``Q``): a release store on x86-64's TSO memory model, so the producer
+never sees the space freed before the records in it were read. Positions and headers are read
+with plain aligned loads, which are acquire loads on x86-64. (Python has no memory barriers: on
+weakly ordered CPUs such as arm64 these are plain accesses, and the ordering libbpf gets from
+``smp_load_acquire``/``smp_store_release`` is not guaranteed.)
+
+When it is published: libbpf stores the position after every record. What correctness needs
+is less: the producer reads the position only to know how much space it may reuse (and to
+decide on a wakeup: it wakes the consumer when the record it commits sits at the published
+position), so the position must never pass a record whose callback has not returned yet, and
+must be published before the consumer stops at a BUSY record or at the producer position and
+goes to sleep (here it is published up to every header the consumer reads). The
+callback path here publishes once per *chunk* (:attr:`Ring.chunk`: 16 KiB of records, at most
+an eighth of the ring, plus one record), after the chunk's callbacks ran, and at once when a
+callback stops the pass or raises — right after that record, whatever its place in the chunk.
+What differs from libbpf: during a pass the producer gets space back a chunk at a time instead
+of a record at a time (a nearly full ring can drop a little sooner under a slow callback), and
+code reading the position inside a callback (``Ring.consumer_pos``, ``bpf_ringbuf_query()``)
+sees the start of the current chunk, never a position past the record being handled. Batch
+reads publish once per call, after the copy.
 
 Three ways to read:
 
-* callbacks (:meth:`RingBuffer.poll`, :meth:`RingBuffer.consume`), per record, with runs of
-  equally long records handed over without interpreter work per record
-  (:meth:`pybpf.events.decode.RecordType.run`);
+* callbacks (:meth:`RingBuffer.poll`, :meth:`RingBuffer.consume`), per record, a chunk at a
+  time without interpreter work per record: a run of equally long records is sliced by
+  ``struct.iter_unpack`` (:meth:`pybpf.events.decode.RecordType.run`); records of varying
+  lengths have their headers walked in C (:func:`pybpf.events.batch.walk_words`) and are
+  sliced by one ``struct`` format built for the chunk (one ``unpack_from`` call);
 * :meth:`Ring.read_batch` — many records copied into a caller's buffer in one pass, returned
   as a :class:`~pybpf.events.batch.RecordBatch`;
 * :meth:`Ring.read_array` — a numpy structured array (needs numpy).
@@ -31,11 +47,13 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from itertools import accumulate, islice, repeat
-from operator import add, itemgetter, rshift, sub
+from operator import add, getitem, itemgetter, length_hint, rshift, sub
+from struct import Struct
 from typing import Any, Callable, Iterable
 
 from pybpf.errors import BPFError, ClosedError, InvalidArgumentError, NoSpaceError
-from pybpf.events.batch import RecordBatch, copy_run, run_length, walk_records, writable_view
+from pybpf.events.batch import (RECORD_FORMATS as _FORMATS, WALK_MAX_LENGTH, RecordBatch, copy_run,
+                                run_length, walk_records, walk_words, writable_view)
 from pybpf.events.decode import RecordType, record_type
 from pybpf.sys.epoll import EPOLLIN, Epoll
 from pybpf.sys.mmaps import PAGE_SIZE, map_shared, unmap
@@ -51,6 +69,9 @@ _FLAGS = BUSY_BIT | DISCARD_BIT
 _RUN_MIN = 4
 # Records of varying lengths are walked in C this many at a time (then runs are looked for).
 _WALK_CHUNK = 1024
+#: Callbacks: bytes of records handed over between two publications of the consumer position
+#: (at most an eighth of the ring; see the module docstring).
+CHUNK_BYTES = 16 << 10
 _FIRST = itemgetter(0)
 _ZEROS = repeat(0)          # endless: the index of the consumer position in its u64 view
 _ONES: Any = repeat(1)      # endless: SEEK_CUR
@@ -98,6 +119,9 @@ class Ring:
         self._owned = owned
         self.size = int(map.max_entries)
         self._mask = self.size - 1
+        #: bytes of records handed to callbacks between two publications of the consumer
+        #: position (plus at most one record)
+        self.chunk = max(8, min(CHUNK_BYTES, self.size // 8))
         self.what = f"ring buffer {map._label()}"
         self._cons = map_shared(map.fileno(), PAGE_SIZE, 0, write=True, what=self.what)
         try:
@@ -158,17 +182,21 @@ class Ring:
             raise InvalidArgumentError(f"{self.what} has no callback; use read_batch()")
         cons_q, prod_q, hdr, mm = self._cons_q, self._prod_q, self._hdr, self._prod
         rtype = self.type
-        decode_one = None if rtype.kind == "bytes" else rtype.one
+        decode = rtype.from_bytes
         min_len = rtype.size
         mask = self._mask
+        chunk = self.chunk
         base = PAGE_SIZE
         run_min = _RUN_MIN
-        flags, busy, length_mask = _FLAGS, BUSY_BIT, LENGTH_MASK
-        nxt = cons = cons_q[0]
+        flags, busy, length_mask, walk_max = _FLAGS, BUSY_BIT, LENGTH_MASK, WALK_MAX_LENGTH
+        cons = cons_q[0]
         count = 0
-        # One record per iteration, kept to a few operations; runs of equally long records
-        # (probed with one header comparison) go to _run, which works without any bytecode
-        # per record.
+        # Per step: one chunk of records (a run of equally long ones, or records of varying
+        # lengths whose headers are walked in C) handed to the callback without interpreter
+        # work per record, then the consumer position published once. Records longer than
+        # the walk handles go one by one. Whenever a header is read here (and so whenever the
+        # pass stops at a BUSY record or at the producer position) the position is published
+        # up to it: the producer's wakeup decision sees what it would see with libbpf.
         try:
             while True:
                 prod = prod_q[0]
@@ -180,74 +208,69 @@ class Ring:
                     if ln & flags:
                         if ln & busy:
                             return count, None
-                        nxt = cons = cons + (((ln & length_mask) + 15) & ~7)
+                        cons += ((ln & length_mask) + 15) & ~7
                         cons_q[0] = cons
                         self.discarded += 1
                         continue
                     stride = (ln + 15) & ~7
-                    nxt = cons + stride
                     if ln < min_len:
-                        cons = nxt
-                        cons_q[0] = cons
+                        cons += stride          # consumed, then refused (as a callback error)
                         rtype.check(ln, self.what)
-                    if hdr[(off + stride) >> 2] == ln and prod - cons >= run_min * stride:
-                        k = run_length(hdr, off >> 2, stride >> 2, ln, (prod - cons) // stride)
+                    avail = prod - cons
+                    if hdr[(off + stride) >> 2] == ln and avail >= run_min * stride:
+                        k = run_length(hdr, off >> 2, stride >> 2, ln,
+                                       min(avail, max(chunk, run_min * stride)) // stride)
                         if k >= run_min:
-                            nxt = cons                  # _run accounts for its own records
-                            cons, n, ret = self._run(cb, off, cons, k, ln, stride)
-                            nxt = cons
-                            count += n
+                            view = self._prod_b[off: off + k * stride]
+                            src, results = rtype.run(view, HEADER_SIZE, ln, stride, cb)
+                            try:
+                                ret = next(filter(None, results), None)
+                            finally:
+                                # records reached: all, or up to the one that stopped or raised
+                                done = k - length_hint(src)
+                                del src, results
+                                view.release()
+                                cons += done * stride
+                                count += done
+                                cons_q[0] = cons
                             if ret:
                                 return count, ret
                             continue
-                    # Records of varying lengths go one by one: walking their headers in C
-                    # (as read_batch does) and calling back through map() measured no faster
-                    # than this loop, the Python callback dominating either way.
-                    ret = cb(mm[off + 8: off + 8 + ln] if decode_one is None else
-                             decode_one(mm, off + 8, ln))
-                    cons = nxt
-                    cons_q[0] = cons
+                    if ln <= walk_max:
+                        w0 = off >> 2
+                        words = hdr[w0: w0 + (min(avail, chunk) >> 2)]
+                        pos = walk_words(words)
+                        k = len(pos) - 1
+                        lens = list(map(getitem, repeat(words), pos[:k]))
+                        words.release()
+                        if min_len and min(lens) < min_len:
+                            k = next(i for i, n in enumerate(lens) if n < min_len)  # >= 1
+                            del lens[k:]
+                        recs = Struct("=" + "".join(map(getitem, repeat(_FORMATS), lens))).unpack_from(mm, off)
+                        it = iter(recs)
+                        results = map(cb, it) if decode is None else map(cb, map(decode, it))
+                        try:
+                            ret = next(filter(None, results), None)
+                        finally:
+                            done = k - length_hint(it)
+                            del it, results, recs
+                            cons += pos[done] << 2
+                            count += done
+                            cons_q[0] = cons
+                        if ret:
+                            return count, ret
+                        continue
+                    # a record too long to walk: on its own
+                    cons += stride
                     count += 1
+                    o = off + HEADER_SIZE
+                    ret = cb(mm[o: o + ln] if decode is None else rtype.one(mm, o, ln))
+                    cons_q[0] = cons
                     if ret:
                         return count, ret
-        except BaseException:
-            if nxt > cons:          # the callback (or decoding) of the record at cons raised:
-                cons = nxt          # the record counts as consumed, as in libbpf
-                cons_q[0] = cons
-                count += 1
-            raise
         finally:
+            cons_q[0] = cons
             self.records += count
-
-    def _run(self, cb: Callback, off: int, cons: int, k: int, ln: int,
-             stride: int) -> tuple[int, int, Any]:
-        """Hand ``k`` equally long records starting at mapping offset ``off`` (position
-        ``cons``) to ``cb``. Returns (new position, records handed over, stop value).
-
-        No interpreter work per record: ``struct.iter_unpack`` slices the records, ``map``
-        decodes them and calls ``cb``, and ``zip`` interleaves each call with the store that
-        publishes the consumer position after it (``cons_q.__setitem__``); ``filter``/``next``
-        stop at the first callback result that is not None/0/False.
-        """
-        cons_q = self._cons_q
-        view = self._prod_b[off: off + k * stride]
-        results = self.type.run(view, HEADER_SIZE, ln, stride, cb)
-        ends = range(cons + stride, cons + (k + 1) * stride, stride)
-        try:
-            ret = next(filter(None, map(_FIRST, zip(results, map(cons_q.__setitem__, _ZEROS, ends)))), None)
-        except BaseException:
-            # the record after the last published one raised: it counts as consumed
-            c = cons_q[0] + stride
-            cons_q[0] = c
-            self.records += (c - cons) // stride
-            raise
-        finally:
-            del results
-            view.release()
-        if ret is not None:
-            c = cons_q[0]
-            return c, (c - cons) // stride, ret
-        return cons + k * stride, k, None
 
     # ------------------------------------------------------------------ batches
 
@@ -510,7 +533,8 @@ class RingBuffer:
     A callback that returns anything but None/0/False stops the consumption right after its
     record, and :meth:`poll`/:meth:`consume` return that value instead of a count (libbpf's
     callbacks stop by returning an error). An exception in a callback propagates; its record
-    counts as consumed. Use from one thread at a time. Needs Linux 5.8+.
+    counts as consumed, and the consumer position is published right after it (the next
+    pass starts with the following record). Use from one thread at a time. Needs Linux 5.8+.
     """
 
     def __init__(self, map_or_maps: Any = None, callback: Callback | None = None, *, type: Any = None,
