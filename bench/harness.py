@@ -1,13 +1,14 @@
 """Side-by-side benchmark harness: pybpf and its C counterpart, interleaved, in one run.
 
 A *pair* is two whole-process commands (pybpf's and the C tool's) doing the same work. They run
-alternately (A B A B …) after a warm-up so drift in machine speed hits both alike; each run's
-wall time is taken around the process, and its CPU times and peak RSS come from the kernel's own
-accounting of the finished child (``wait4``). A *metric* is an in-process figure (events/s,
-ops/s) measured by a function on both sides; it is reported the same way.
+alternately (A B B A A B …) after discarded warm-up pairs so drift in machine speed hits both
+alike; each run's wall time is taken around the process, and its peak RSS comes from GNU time
+(``/usr/bin/time -f %M``, forked from a tiny process so the figure is the command's own). A
+*metric* is an in-process figure (events/s, ops/s, or seconds a child process measured around
+its own work) sampled by a function on each side; it is reported the same way.
 
-Reports quote medians, the min–max spread, and the ratio pybpf/C computed pair by pair. Within
-each pair the order alternates (pybpf first, then the counterpart first, …) so neither side
+Reports quote medians, the min–max spread, and the ratio pybpf/C computed pair by pair. The
+order within a pair alternates (pybpf first, then the counterpart first, …) so neither side
 always inherits the other's warm caches. A row may carry the :class:`Budget` it is judged
 against (DESIGN.md and the issues set them); the report says whether the median meets it.
 
@@ -240,8 +241,8 @@ class Result:
 GNU_TIME = "/usr/bin/time"
 
 
-def _run_once(argv: Sequence[str], env: dict[str, str] | None) -> tuple[float, int, int]:
-    """Run argv to completion; (wall seconds, peak RSS in KiB, exit status)."""
+def _run_once(argv: Sequence[str], env: dict[str, str] | None) -> tuple[float, int | None, int]:
+    """Run argv to completion; (wall seconds, peak RSS in KiB or None, exit status)."""
     import tempfile
 
     full_env = dict(os.environ)
@@ -252,10 +253,11 @@ def _run_once(argv: Sequence[str], env: dict[str, str] | None) -> tuple[float, i
         start = time.perf_counter()
         proc = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=full_env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, _usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         code = os.waitstatus_to_exitcode(status)
-        maxrss = usage.ru_maxrss
+        # without GNU time, ru_maxrss may be the harness's own inherited peak: report none
+        maxrss = None
         if wrapped is not argv:
             text = rss_file.read().strip().splitlines()
             if text and text[-1].isdigit():
@@ -281,7 +283,7 @@ def run_pair(pair: Pair, runs: int = 5, warmup: int = 1) -> Result:
             if code != 0:
                 failures.append(f"{side} exited {code}: {' '.join(argv)}")
             wall_of[side] = wall
-            if i >= warmup:
+            if i >= warmup and maxrss is not None:
                 rss.samples.append(maxrss)
         if i >= warmup:
             res.a.samples.append(wall_of["pybpf"])
