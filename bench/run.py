@@ -22,6 +22,7 @@ import datetime
 import importlib
 import os
 import pkgutil
+import shlex
 import platform
 import subprocess
 import sys
@@ -202,7 +203,7 @@ def render(results: list[Result], info: list[tuple[str, str]], argv: list[str], 
         what = r.what + (f" (**failed:** {r.note})" if r.note else "")
         lines.append(f"| {r.name} | {_span(r.a, r.unit)} | {b} | {ratio} | {budget} | {_verdict(r)} | "
                      f"{rss} | {what} |")
-    rerun = f"python3 bench/run.py {' '.join(argv)}".rstrip()
+    rerun = f"python3 bench/run.py {shlex.join(argv)}".rstrip()
     lines += ["", "## Rerun", "",
               "```sh",
               "make bench          # installs the counterparts (scripts/setup-test-env.sh), then runs",

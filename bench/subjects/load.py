@@ -30,7 +30,6 @@ import hashlib
 import os
 import subprocess
 import tempfile
-import time
 
 import budgets
 from harness import Metric, Pair, Skipped, missing, pybpf_argv, python_argv

@@ -81,10 +81,18 @@ class _Run:
         raise RuntimeError("no VmHWM")
 
     def stop(self) -> None:
+        """SIGINT, then read both pipes to EOF while the tool shuts down: a tool blocked writing
+        events into a full pipe (a busy machine execs a lot) would never see the signal."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
+        fds = [s.fileno() for s in (self.proc.stdout, self.proc.stderr) if s is not None]
+        deadline = time.perf_counter() + 30
+        while fds and (left := deadline - time.perf_counter()) > 0:
+            for fd in select.select(fds, [], [], left)[0]:
+                if not os.read(fd, 65536):
+                    fds.remove(fd)
         try:
-            self.proc.wait(30)
+            self.proc.wait(max(0.0, deadline - time.perf_counter()))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
