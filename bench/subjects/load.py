@@ -195,7 +195,7 @@ def subjects(smoke: bool):
             f"load {name}: open + load + close, in process, steady", "s",
             _cycle(PYBPF_CYCLE, obj, 1, repeat), _cycle(LIBBPF_CYCLE, obj, 1, repeat),
             higher_is_better=False, b_label="libbpf (ctypes)", budget=budget,
-            what=f"mean of {repeat} cycles after one warm-up cycle in the same fresh interpreter: "
+            what=f"mean of {repeat} cycle(s) after one warm-up cycle in the same fresh interpreter: "
                  "ObjectSpec.open().load().close() vs bpf_object__open_file/__load/__close"))
         items.append(Metric(
             f"load {name}: first open + load + close, in process", "s",
