@@ -23,6 +23,7 @@ import importlib
 import os
 import pkgutil
 import shlex
+import signal
 import platform
 import subprocess
 import sys
@@ -226,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", default=os.path.join(ROOT, "BENCHMARKS.md"),
                    help="report file (default BENCHMARKS.md; '-' for stdout only)")
     args = p.parse_args(argv)
+    # Started in the background by a non-interactive shell, this process (and every child,
+    # across exec) would ignore SIGINT: the tool rows stop their tools with SIGINT.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     runs = 1 if args.smoke else args.runs
     warmup = 0 if args.smoke else args.warmup
     info = machine_info()

@@ -86,7 +86,7 @@ class _Run:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         fds = [s.fileno() for s in (self.proc.stdout, self.proc.stderr) if s is not None]
-        deadline = time.perf_counter() + 30
+        deadline = time.perf_counter() + 10
         while fds and (left := deadline - time.perf_counter()) > 0:
             for fd in select.select(fds, [], [], left)[0]:
                 if not os.read(fd, 65536):
