@@ -1,13 +1,22 @@
 # pybpf developer entry points. `make test` is the README's test command and what CI runs.
 PYTHON ?= python3
 
-.PHONY: test test-setup unit
+.PHONY: test test-setup unit bench bench-smoke
 
 test: test-setup
 	PYBPF_REQUIRE_KERNEL=1 $(PYTHON) -m pytest
 
 test-setup:
 	PYTHON=$(PYTHON) bash scripts/setup-test-env.sh
+
+# Benchmarks: pybpf beside bpftool, libbpf (ctypes) and libbpf-tools, all installed by the setup
+# script; writes BENCHMARKS.md. BENCH_ARGS e.g. "-n 9 --only tool" or '--note "machine busy"'.
+bench: test-setup
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# The harness self-check CI runs (tests/test_bench_smoke.py): tiny sizes, one run, no file written.
+bench-smoke: test-setup
+	$(PYTHON) bench/run.py --smoke -o -
 
 # Tests that need no privileges and no kernel (parsers, disassembler, CO-RE engine).
 unit:

@@ -1,7 +1,8 @@
 """The benchmark harness must not rot: its smoke mode runs every subject once, tiny sizes.
 
 No timing is asserted (benchmarks are not tests); the check is that every subject ran both
-sides to a clean exit and produced a figure.
+sides to a clean exit (the counterparts are installed by scripts/setup-test-env.sh, so none
+may be skipped), produced a figure, and that the report carries what BENCHMARKS.md promises.
 """
 
 import os
@@ -14,15 +15,34 @@ from .conftest import pybpf_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+#: row-name prefixes every full run must contain: one per deliverable of the benchmark issue
+EXPECTED_ROWS = ("btf dump vmlinux format c", "kernel BTF lookup ready, warm cache",
+                 "kernel BTF lookup ready, cold cache", "load ", "tool execsnoop: start → attached",
+                 "tool opensnoop: start → attached", "tool execsnoop: RSS", "map: lookup",
+                 "map: batch", "ringbuf", "perfbuf")
+
 
 @pytest.mark.kernel
 def test_bench_smoke_runs_every_subject(require_tools):
-    require_tools("bpftool")
+    require_tools("bpftool", "clang-19", "gcc", "stdbuf", "/usr/sbin/execsnoop", "/usr/sbin/opensnoop")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--smoke", "-o", "-"],
                           capture_output=True, text=True, env=pybpf_env(), timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "---" not in line]
-    body = rows[1:]  # first row is the header
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    lines = proc.stdout.splitlines()
+    rows = [line for line in lines if line.startswith("| ") and "---" not in line]
+    header, body = rows[0], rows[1:]
+    for column in ("pybpf", "counterpart", "ratio", "budget", "met", "peak RSS"):
+        assert column in header, header
     assert body, proc.stdout
     for row in body:
-        assert "skipped" not in row and "note:" not in row, row
+        assert "skipped" not in row and "failed" not in row, row
+    names = [row.split(" | ")[0][2:] for row in body]
+    for prefix in EXPECTED_ROWS:
+        assert any(name.startswith(prefix) for name in names), (prefix, names)
+    # the budgets are judged, not just printed
+    assert any("**yes**" in row or "**NO**" in row for row in body), body
+    for key in ("- date:", "- machine:", "- kernel:", "- python:", "- bpftool:", "- libbpf:",
+                "- libbpf-tools:", "- clang:"):
+        line = next((x for x in lines if x.startswith(key)), "")
+        assert line and "not installed" not in line, (key, line)
+    assert "## Rerun" in proc.stdout

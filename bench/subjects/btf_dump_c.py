@@ -17,7 +17,8 @@ import os
 import subprocess
 import tempfile
 
-from harness import Pair, python_argv
+import budgets
+from harness import Pair, Skipped, missing, python_argv
 
 VMLINUX = "/sys/kernel/btf/vmlinux"
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src")
@@ -43,7 +44,7 @@ def dump_pair(path: str = VMLINUX) -> Pair:
                 ["bpftool", "btf", "dump", "file", path, "format", "c"],
                 what=f"{path} as a C header (vmlinux.h), whole process, stdout discarded; "
                      "dump_c itself (no output cache)",
-                env=dict(_ENV), needs=("bpftool", path))
+                env=dict(_ENV), needs=("bpftool", path), budget=budgets.DUMP_C)
 
 
 def _cli(path: str) -> list[str]:
@@ -66,15 +67,16 @@ def cli_pairs(path: str = VMLINUX) -> list[Pair]:
         Pair(f"btf dump {base} format c, CLI, output cache bypassed (cold)", _cli(path),
              ["bpftool", "btf", "dump", "file", path, "format", "c"],
              what="pybpf btf dump file ... format c with PYBPF_NO_CACHE=1: parse and dump every time",
-             env=dict(_ENV, PYBPF_NO_CACHE="1"), needs=("bpftool", path)),
+             env=dict(_ENV, PYBPF_NO_CACHE="1"), needs=("bpftool", path), budget=budgets.DUMP_C),
         Pair(f"btf dump {base} format c, CLI, output cache warm", _cli(path),
              ["bpftool", "btf", "dump", "file", path, "format", "c"],
              what="the same command once the C output cache holds this BTF's header (read the BTF, "
                   "hash it, copy the cached text out); the first run on a kernel costs the cold row",
              env=dict(_ENV, XDG_CACHE_HOME=WARM_HOME, PYBPF_NO_CACHE=""), needs=("bpftool", path),
-             before_each=lambda: _ensure_warm(path)),
+             before_each=lambda: _ensure_warm(path), budget=budgets.DUMP_C),
     ]
 
 
 def subjects(smoke: bool):
-    return [dump_pair(), *cli_pairs()] if os.path.exists(VMLINUX) else []
+    why = missing((VMLINUX,))
+    return [Skipped("btf dump vmlinux format c", why)] if why else [dump_pair(), *cli_pairs()]

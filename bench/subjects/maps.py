@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
 import struct
 import time
 
-from harness import Metric
+from harness import Metric, Skipped, missing
 
 _LIBBPF_CANDIDATES = ("libbpf.so.1", "/usr/lib/x86_64-linux-gnu/libbpf.so.1")
 
@@ -34,6 +33,7 @@ class _TestRunOpts(ctypes.Structure):
 # r0 = 7; exit: a socket filter that accepts 7 bytes of every packet.
 _PROG = struct.pack("<BBhi", 0xB7, 0, 0, 7) + struct.pack("<BBhi", 0x95, 0, 0, 0)
 _PACKET = bytes(range(64))
+BATCH = 1024  # elements per batch call, both sides
 
 
 def _libbpf():
@@ -47,6 +47,8 @@ def _libbpf():
         lib.bpf_map_get_next_key.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
         lib.bpf_map_lookup_batch.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                              ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_void_p]
+        lib.bpf_map_update_batch.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                                             ctypes.POINTER(ctypes.c_uint32), ctypes.c_void_p]
         lib.bpf_prog_test_run_opts.argtypes = [ctypes.c_int, ctypes.POINTER(_TestRunOpts)]
         return lib
     return None
@@ -109,6 +111,16 @@ class _Bench:
         start = time.perf_counter()
         count = sum(1 for _ in m.items_batch(1024))
         assert count == self.n, count
+        return self.n / (time.perf_counter() - start)
+
+    def py_batch_update(self) -> float:
+        m = self.ensure()
+        keys, values = self.keys, self.values
+        start = time.perf_counter()
+        done = 0
+        for i in range(0, self.n, BATCH):
+            done += m.update_batch(keys[i:i + BATCH], values[i:i + BATCH])
+        assert done == self.n, done
         return self.n / (time.perf_counter() - start)
 
     def py_test_run(self) -> float:
@@ -185,6 +197,22 @@ class _Bench:
         return self.n / (time.perf_counter() - start)
 
 
+    def c_batch_update(self) -> float:
+        fd = self.ensure().fileno()
+        lib = self.lib
+        keys, values = self.keys, self.values
+        start = time.perf_counter()
+        done = 0
+        for i in range(0, self.n, BATCH):
+            kb = ctypes.create_string_buffer(b"".join(keys[i:i + BATCH]))
+            vb = ctypes.create_string_buffer(b"".join(values[i:i + BATCH]))
+            count = ctypes.c_uint32(len(keys[i:i + BATCH]))
+            if lib.bpf_map_update_batch(fd, kb, vb, ctypes.byref(count), None):
+                raise OSError(ctypes.get_errno(), "bpf_map_update_batch")
+            done += count.value
+        assert done == self.n, done
+        return self.n / (time.perf_counter() - start)
+
     def c_test_run(self) -> float:
         fd = self.ensure_prog().fileno()
         lib = self.lib
@@ -202,11 +230,10 @@ class _Bench:
 
 
 def subjects(smoke: bool):
-    if os.geteuid() != 0:
-        return []
+    why = missing(("root", "libbpf.so.1"))
+    if why:
+        return [Skipped("map: lookup, update, iterate, batch; prog: test_run", why)]
     b = _Bench(100 if smoke else 20000)
-    if b.lib is None:
-        return []
     label = "libbpf+ctypes"
     return [
         Metric("map: lookup", "op/s", b.py_lookup, b.c_lookup, b_label=label,
@@ -217,6 +244,8 @@ def subjects(smoke: bool):
                what="Map.items() vs get_next_key + lookup loop"),
         Metric("map: batch iterate", "elem/s", b.py_batch, b.c_batch, b_label=label,
                what="Map.items_batch(1024) vs bpf_map_lookup_batch"),
+        Metric("map: batch update", "elem/s", b.py_batch_update, b.c_batch_update, b_label=label,
+               what=f"Map.update_batch vs bpf_map_update_batch, {BATCH} existing keys per call"),
         Metric("prog: test_run", "run/s", b.py_test_run, b.c_test_run, b_label=label,
                what="Program.test_run vs bpf_prog_test_run_opts, 64-byte packet"),
     ]
