@@ -56,13 +56,25 @@ def _gather(seq: Any, positions: list[int]) -> list[int]:
 
 
 class _Strings(dict):
-    """offset -> string of a string section; a missing offset is decoded (and kept) on access."""
+    """offset -> string of a string section; a missing offset is decoded (and kept) on access.
 
-    __slots__ = ("decode",)
+    ``text`` is the whole section as ``str`` when it is ASCII (then a lookup is one slice, with
+    no further Python call: the dumpers miss ~60 000 times on vmlinux), else None.
+    """
+
+    __slots__ = ("decode", "text")
     decode: Callable[[int], str]
+    text: str | None
 
     def __missing__(self, off: int) -> str:
-        s = self.decode(off)
+        text = self.text
+        if text is not None and off >= 0:
+            try:
+                s = text[off:text.index("\0", off)]
+            except ValueError:  # past the end: decode() names the offset
+                s = self.decode(off)
+        else:
+            s = self.decode(off)
         self[off] = s
         return s
 
@@ -228,6 +240,7 @@ class TypeTable:
             self._str_ascii = raw.decode("ascii") if raw.isascii() else None
             strings = _Strings({0: ""})
             strings.decode = self._decode
+            strings.text = self._str_ascii
             self._strings = strings
         return self._strings
 
