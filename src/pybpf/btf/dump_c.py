@@ -50,14 +50,17 @@ model objects, so that a whole vmlinux is dumped in one pass with no per-type ob
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import struct
+import sys
 from itertools import compress
 from operator import itemgetter
 from typing import Any, Iterable, Sequence
 
 from pybpf.errors import BTFError
 from pybpf.btf.spec import BTF
-from pybpf.btf.table import TypeTable
+from pybpf.btf.table import TypeTable, _Strings as _StringsType
 
 __all__ = ["dump_c", "dump_c_cached", "cache_key", "cached_text", "store_text", "HEADER", "FOOTER",
            "FORMAT_VERSION"]
@@ -92,6 +95,11 @@ _FLOAT, _DECL_TAG, _TYPE_TAG, _ENUM64 = 16, 17, 18, 19
 
 # order/emit states
 _NOT, _BUSY, _DONE = 0, 1, 2
+
+# What emission planned for a type id (the low 3 bits of a plan entry; the id is above them):
+# a struct/union forward declaration, a typedef, an int (its name is resolved; GCC-internal
+# base types get a typedef), a struct/union, an enum, a fwd.
+_EV_STRUCT_FWD, _EV_TYPEDEF, _EV_INT, _EV_STRUCT, _EV_ENUM, _EV_FWD = range(6)
 
 #: Kinds the ordering pass only marks as done (they never produce C output by themselves).
 _SKIP_KINDS = (_FUNC, _VAR, _DATASEC, _DECL_TAG)
@@ -130,7 +138,7 @@ class _Cycle(Exception):
     """A cycle of by-value containment that no forward declaration can break."""
 
 
-def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
+def dump_c(btf: BTF, roots: Iterable[int] | None = None, *, jobs: int | None = None) -> str:
     """The C header bpftool 7.1 prints for ``btf`` (``bpftool btf dump ... format c``).
 
     With ``roots``, only those type ids and what they need are dumped, in that order (what
@@ -146,7 +154,15 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     string offset past the string section, nesting too deep for the interpreter's recursion
     limit. Where libbpf itself would crash (a division by an alignment of 0 in malformed
     BTF), this raises too.
+
+    ``jobs``: with 2, the text of a big dump (vmlinux) is written by two processes (a forked
+    child writes the second half; the output is the same); with 1, by this process alone.
+    ``None`` (the default) means 2 when this process may use more than one CPU, has no other
+    threads and can fork, unless ``PYBPF_DUMP_JOBS=1``. An explicit 2 forks for any size (tests).
     """
+    forced = jobs is not None and jobs > 1
+    if jobs is None:
+        jobs = _auto_jobs()
     # The dump makes ~10^5 small containers that all live to the end; cyclic GC passes over
     # them find nothing to free, so they are skipped for its duration.
     gc_was_enabled = gc.isenabled()
@@ -154,7 +170,7 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     tables: TypeTable | None = None
     try:
         tables = btf.table
-        pieces = _dump(tables, None if roots is None else list(roots))
+        pieces = _dump(tables, None if roots is None else list(roots), jobs, forced)
     except _Cycle as exc:
         raise BTFError(f"unsatisfiable type cycle, id:[{exc.args[0]}]") from None
     except (IndexError, KeyError, ValueError, ZeroDivisionError, OverflowError, RecursionError) as exc:
@@ -228,8 +244,9 @@ def dump_c_cached(btf: BTF, *, use_cache: bool = True) -> str:
     return text
 
 
-def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
-    """Order and emit; returns the output pieces (joined by the caller)."""
+def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bool = False) -> list[str]:
+    """Order and plan the emission, then render it (in two processes when ``jobs`` > 1 and
+    the dump is big enough, or always with ``jobs_forced``); returns the output pieces."""
     W = tb.words
     WO = tb.woff
     K = tb.kinds
@@ -258,8 +275,12 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
     top = 0  # the id the ordering pass started from (full dumps only; see order())
     inline_defs = 0  # bumped whenever an anonymous type is written inline (not cacheable)
 
-    out: list[str] = [HEADER]
-    w = out.append
+    plan: list[int] = []  # what emission decided, in output order: tid << 3 | _EV_*
+    ev = plan.append
+    # The child process of a parallel dump sets these (see _render_parallel).
+    marking = False
+    amb_type: frozenset[str] = frozenset()
+    amb_ident: frozenset[str] = frozenset()
 
     def nl_pfx(lvl: int) -> str:
         return _NL_PFX[lvl if lvl < 13 else 13]
@@ -274,6 +295,9 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
         k = K[tid]
         if k == _FWD or (k == _ENUM and not W[o + 1] & 0xFFFF):
             r = orig
+        elif marking and orig in (amb_type if seen is type_names else amb_ident):
+            # a clashing name: its suffix depends on what the parent wrote before
+            r = f"\x01{'T' if seen is type_names else 'I'}{tid}\x02"
         else:
             dup = seen.get(orig, 0) + 1
             seen[orig] = dup
@@ -510,6 +534,31 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
         signed = info >> 31
         p1 = nl_pfx(lvl + 1)
         seen = ident_names
+        if marking:
+            # A child of a parallel dump leaves clashing enumerators, and all of an anonymous
+            # enum's (written once per use), to the parent: "\x01E<name offset>\x02".
+            anon = not W[o]
+            step = 2 if K[tid] == _ENUM else 3
+            vals = W[o + 3:o + 3 + step * vlen]
+            for j in range(0, step * vlen, step):
+                name_off = vals[j]
+                if step == 2:
+                    v = vals[j + 1]
+                    if signed and v & 0x80000000:
+                        v -= 0x100000000
+                    tail = ","
+                else:
+                    v = vals[j + 2] << 32 | vals[j + 1]
+                    if signed and v >> 63:
+                        v -= 1 << 64
+                    tail = "LL," if signed else "ULL,"
+                nm = names[name_off]
+                if anon or nm in amb_ident:
+                    buf.append(f"{p1}\x01E{name_off}\x02 = {v}{tail}")
+                else:
+                    buf.append(f"{p1}{nm} = {v}{tail}")
+            buf.append(nl_pfx(lvl) + "}")
+            return
         if K[tid] == _ENUM:
             vals = W[o + 3:o + 3 + 2 * vlen]
             for name_off, v in zip(vals[0::2], vals[1::2]):
@@ -540,6 +589,8 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
 
     def typedef_def(buf: list[str], tid: int, lvl: int) -> None:
         nm = ident_name(tid)
+        if marking and nm[:1] == "\x01":
+            buf.append("\x01R" + nm[2:])  # libbpf names the typedef before its target's parts
         target = W[WO[tid] + 2]
         if target == 0 and nm == "__gnuc_va_list":
             buf.append("typedef __builtin_va_list __gnuc_va_list")
@@ -867,13 +918,11 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             if k == _STRUCT or k == _UNION:
                 if tid == cont or not W[o]:
                     return  # self-reference, or an anonymous loop libbpf only warns about
-                w(struct_fwd(tid))
-                w(";\n\n")
+                ev(tid << 3 | _EV_STRUCT_FWD)
                 fwd_done[tid] = 1
             elif k == _TYPEDEF:
                 if not blacklisted(tid):
-                    typedef_def(out, tid, 0)
-                    w(";\n\n")
+                    ev(tid << 3 | _EV_TYPEDEF)
                 fwd_done[tid] = 1
             return
         if k == _STRUCT or k == _UNION:
@@ -885,15 +934,10 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
                     if estate[mtype] != _DONE:
                         emit_type(mtype, new_cont)
             elif not fwd_done[tid] and tid != cont:
-                w(struct_fwd(tid))
-                w(";\n\n")
+                ev(tid << 3 | _EV_STRUCT_FWD)
                 fwd_done[tid] = 1
             if not cont:
-                # One string per definition: the pieces die here instead of living to the end.
-                piece: list[str] = []
-                struct_def(piece, tid, 0)
-                piece.append(";\n\n")
-                w("".join(piece))
+                ev(tid << 3 | _EV_STRUCT)
                 estate[tid] = _DONE
             else:
                 estate[tid] = _NOT
@@ -903,24 +947,17 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             if estate[target] != _DONE:
                 emit_type(target, tid)
             if not fwd_done[tid] and not blacklisted(tid):
-                typedef_def(out, tid, 0)
-                w(";\n\n")
+                ev(tid << 3 | _EV_TYPEDEF)
             estate[tid] = _DONE
         elif k == _INT:
-            alias = _MISSING_BASE_TYPES.get(type_name(tid))
-            if alias is not None:
-                w(f"typedef {alias} {type_name(tid)};\n\n")
+            ev(tid << 3 | _EV_INT)  # resolves the int's name, which counts in the namespace
             estate[tid] = _DONE
         elif k == _ENUM or k == _ENUM64:
             if not cont:
-                piece = []
-                enum_def(piece, tid, 0)
-                piece.append(";\n\n")
-                w("".join(piece))
+                ev(tid << 3 | _EV_ENUM)
             estate[tid] = _DONE
         elif k == _FWD:
-            w(fwd_def(tid))
-            w(";\n\n")
+            ev(tid << 3 | _EV_FWD)
             estate[tid] = _DONE
         elif k == _FUNC_PROTO:
             target = W[o + 2]
@@ -981,8 +1018,228 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
                 raise BTFError(f"BTF type id {tid} out of range (last id is {n - 1})")
             top = 0
             dump_type(tid)
+
+    # ------------------------------------------------------------------ rendering
+    def render(events: Sequence[int], out: list[str]) -> None:
+        """The text of planned events (one string per definition: its pieces die early)."""
+        for e in events:
+            tid = e >> 3
+            op = e & 7
+            piece: list[str] = []
+            if op == _EV_STRUCT:
+                struct_def(piece, tid, 0)
+            elif op == _EV_TYPEDEF:
+                typedef_def(piece, tid, 0)
+            elif op == _EV_ENUM:
+                enum_def(piece, tid, 0)
+            elif op == _EV_STRUCT_FWD:
+                piece.append(struct_fwd(tid))
+            elif op == _EV_FWD:
+                piece.append(fwd_def(tid))
+            else:  # _EV_INT
+                name = type_name(tid)
+                alias = _MISSING_BASE_TYPES.get(name)
+                if alias is None:
+                    continue
+                piece.append(f"typedef {alias} {name}")
+            piece.append(";\n\n")
+            out.append("".join(piece))
+
+    def unmark(text: str) -> list[str]:
+        """Resolve the markers a marking child wrote for clashing names, in text order (the
+        order libbpf resolves names in), continuing this process's namespaces."""
+        parts = text.split("\x01")
+        res = [parts[0]]
+        add = res.append
+        for part in parts[1:]:
+            end = part.index("\x02")
+            op = part[0]
+            num = int(part[1:end])
+            if op == "T":
+                add(type_name(num))
+            elif op == "I":
+                add(ident_name(num))
+            elif op == "R":
+                ident_name(num)
+            else:  # "E": an enumerator (every writing of one counts)
+                nm = names[num]
+                dup = ident_names.get(nm, 0) + 1
+                ident_names[nm] = dup
+                add(nm if dup == 1 else f"{nm}___{dup}")
+            add(part[end + 1:])
+        return res
+
+    def child_render(events: Sequence[int], type_clash: frozenset[str],
+                     ident_clash: frozenset[str]) -> str:
+        nonlocal marking, amb_type, amb_ident
+        marking, amb_type, amb_ident = True, type_clash, ident_clash
+        out: list[str] = []
+        render(events, out)
+        return "".join(out)
+
+    out: list[str] = [HEADER]
+    if jobs > 1 and len(plan) > 1:
+        _render_parallel(tb, plan, out, render, child_render, unmark, force=jobs_forced)
+    else:
+        render(plan, out)
     out.append(FOOTER)
     return out
+
+
+# ---------------------------------------------------------------------- two processes
+#: Below this much work (members and enumerators, see _weights) a fork costs more than it saves.
+_PARALLEL_MIN_WEIGHT = 20000
+#: The share of the work the parent keeps: it also pays for the fork, reading the child's
+#: text and resolving the child's markers.
+_PARENT_SHARE = 0.5
+#: Exit status of a child that found the BTF unsuited to marking (the parent does its part).
+_CHILD_DECLINES = 3
+
+
+def _auto_jobs() -> int:
+    """2 when a dump may fork a helper: more than one CPU to run on, no threads, fork exists."""
+    if os.environ.get("PYBPF_DUMP_JOBS", "") == "1" or not hasattr(os, "fork"):
+        return 1
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return 2 if cpus > 1 else 1
+
+
+def _weights(tb: TypeTable, plan: list[int]) -> list[int]:
+    """Rough cost of rendering each planned event: its members or enumerators, plus one."""
+    W, WO = tb.words, tb.woff
+    out = []
+    add = out.append
+    for e in plan:
+        op = e & 7
+        if op == _EV_STRUCT or op == _EV_ENUM:
+            add(2 + (W[WO[e >> 3] + 1] & 0xFFFF))
+        else:
+            add(1)
+    return out
+
+
+def _clashing_names(tb: TypeTable) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The names that occur more than once in libbpf's two namespaces (struct/union/enum/int
+    names; typedef names and enumerators): only those get a ``___N`` suffix, which depends on
+    everything written before. None when marking cannot be used (an int's name clashes: its
+    resolution decides whether a typedef is written; or names contain the marker bytes)."""
+    strings = tb.strings
+    text = strings.text if isinstance(strings, _StringsType) else None
+    if text is None or "\x01" in text or "\x02" in text:
+        return None
+    W, WO, K = tb.words, tb.woff, tb.kinds
+    ids = range(tb.count)
+    type_seen: set[str] = set()
+    type_clash: set[str] = set()
+    int_names: list[str] = []
+    for tid in compress(ids, K.translate(_TYPE_NS_MASK)):
+        o = WO[tid]
+        if not W[o]:
+            continue
+        k = K[tid]
+        if k == _ENUM and not W[o + 1] & 0xFFFF:
+            continue  # an empty enum keeps its name and does not count
+        nm = strings[W[o]]
+        if k == _INT:
+            int_names.append(nm)
+        if nm in type_seen:
+            type_clash.add(nm)
+        else:
+            type_seen.add(nm)
+    if any(nm in type_clash for nm in int_names):
+        return None
+    ident_seen: set[str] = set()
+    ident_clash: set[str] = set()
+    for tid in compress(ids, K.translate(_IDENT_NS_MASK)):
+        o = WO[tid]
+        if K[tid] == _TYPEDEF:
+            offs: Any = (W[o],) if W[o] else ()
+        else:
+            step = 2 if K[tid] == _ENUM else 3
+            offs = W[o + 3:o + 3 + step * (W[o + 1] & 0xFFFF):step]
+        for off in offs:
+            nm = strings[off]
+            if nm in ident_seen:
+                ident_clash.add(nm)
+            else:
+                ident_seen.add(nm)
+    return frozenset(type_clash), frozenset(ident_clash)
+
+
+def _render_parallel(tb: TypeTable, plan: list[int], out: list[str], render: Any,
+                     child_render: Any, unmark: Any, force: bool) -> None:
+    """Render ``plan`` into ``out`` with a forked child writing the second part.
+
+    The text of a definition depends on the plan, the BTF, and the ``___N`` suffixes of
+    clashing names, which depend on everything written before. The child writes its part with
+    a marker for each clashing name; the parent writes the first part, then resolves the
+    child's markers in text order, continuing its own namespaces: the result is what one
+    process would have written. Whatever goes wrong in the child, the parent writes its part.
+    """
+    weights = _weights(tb, plan)
+    total = sum(weights)
+    if not force and total < _PARALLEL_MIN_WEIGHT:
+        render(plan, out)
+        return
+    goal = total * _PARENT_SHARE
+    acc = 0
+    mid = len(plan)
+    for i, wgt in enumerate(weights):
+        acc += wgt
+        if acc >= goal:
+            mid = i + 1
+            break
+    if mid >= len(plan):
+        render(plan, out)
+        return
+    try:
+        rfd, wfd = os.pipe()
+    except OSError:
+        render(plan, out)
+        return
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(rfd)
+        os.close(wfd)
+        render(plan, out)
+        return
+    if pid == 0:  # the child: write the second part to the pipe, then leave at once
+        code = 1
+        try:
+            os.close(rfd)
+            clashes = _clashing_names(tb)
+            if clashes is None:
+                code = _CHILD_DECLINES
+            else:
+                data = memoryview(child_render(plan[mid:], *clashes).encode("utf-8", "surrogateescape"))
+                while data:
+                    data = data[os.write(wfd, data):]
+                code = 0
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    try:
+        render(plan[:mid], out)
+        with open(rfd, "rb", closefd=False) as pipe:
+            data = pipe.read()
+    except BaseException:
+        os.close(rfd)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    os.close(rfd)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        out.extend(unmark(data.decode("utf-8", "surrogateescape")))
+    else:
+        render(plan[mid:], out)  # (raises here what made the child fail, if it was the BTF)
 
 
 #: 1 for the kinds a full dump visits at top level, 0 for void and _SKIP_KINDS.
@@ -1029,4 +1286,6 @@ def _mask(kinds: Iterable[int]) -> bytes:
 _SINGLE_REF_MASK = _mask((_PTR, _TYPEDEF, _VOLATILE, _CONST, _RESTRICT, _FUNC, _VAR, _DECL_TAG,
                           _TYPE_TAG))
 _MEMBERS_MASK = _mask((_STRUCT, _UNION))
+_TYPE_NS_MASK = _mask((_INT, _STRUCT, _UNION, _ENUM, _ENUM64))
+_IDENT_NS_MASK = _mask((_TYPEDEF, _ENUM, _ENUM64))
 _KIND_MASKS = {k: _mask((k,)) for k in (_ARRAY, _FUNC_PROTO, _DATASEC)}
