@@ -54,6 +54,7 @@ import os
 import signal
 import struct
 import sys
+from array import array
 from itertools import compress
 from operator import itemgetter
 from typing import Any, Iterable, Sequence
@@ -271,13 +272,16 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
     member_cache: list[tuple[str, str, int] | None] = [None] * n  # (before name, after, bits)
     names = tb.strings  # offset -> string
     referenced: set[int] | None = None
+    speculated: list[int] | None = None  # enums taken as unreferenced (with a helper)
+    anon_written: set[int] = set()  # anonymous enums written
+    plain_enumerators: list[int] = []  # the helper's: name offsets written as first writings
     queue: list[int] = []
     top = 0  # the id the ordering pass started from (full dumps only; see order())
     inline_defs = 0  # bumped whenever an anonymous type is written inline (not cacheable)
 
     plan: list[int] = []  # what emission decided, in output order: tid << 3 | _EV_*
     ev = plan.append
-    # The child process of a parallel dump sets these (see _render_parallel).
+    # The helper process of a big dump sets these (see _Helper and child_render).
     marking = False
     amb_type: frozenset[str] = frozenset()
     amb_ident: frozenset[str] = frozenset()
@@ -534,10 +538,17 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
         signed = info >> 31
         p1 = nl_pfx(lvl + 1)
         seen = ident_names
+        if not W[o]:
+            if tid in anon_written:
+                again = True
+            else:
+                again = False
+                anon_written.add(tid)
+        else:
+            again = False
         if marking:
-            # A child of a parallel dump leaves clashing enumerators, and all of an anonymous
-            # enum's (written once per use), to the parent: "\x01E<name offset>\x02".
-            anon = not W[o]
+            # The helper leaves clashing enumerators to the parent ("\x01E<name offset>\x02"),
+            # and those of an anonymous enum written again (every writing counts).
             step = 2 if K[tid] == _ENUM else 3
             vals = W[o + 3:o + 3 + step * vlen]
             for j in range(0, step * vlen, step):
@@ -553,9 +564,11 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
                         v -= 1 << 64
                     tail = "LL," if signed else "ULL,"
                 nm = names[name_off]
-                if anon or nm in amb_ident:
+                if again or nm in amb_ident:
                     buf.append(f"{p1}\x01E{name_off}\x02 = {v}{tail}")
                 else:
+                    if not W[o]:
+                        plain_enumerators.append(name_off)
                     buf.append(f"{p1}{nm} = {v}{tail}")
             buf.append(nl_pfx(lvl) + "}")
             return
@@ -817,10 +830,22 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
             buf.append(fname if last_was_ptr else " " + fname)
 
     # ------------------------------------------------------------------ ordering
+    def load_refs() -> set[int]:
+        if helper is not None:
+            refs = helper.referenced()
+            if refs is not None:
+                return refs
+        return _referenced_ids(tb)
+
     def is_referenced(tid: int) -> bool:
         nonlocal referenced
         if referenced is None:
-            referenced = _referenced_ids(tb)
+            if speculated is not None and K[tid] != _FWD:
+                # The helper works the marks out meanwhile: take this enum as unreferenced
+                # and drop its definition afterwards if it was not (see below).
+                speculated.append(tid)
+                return False
+            referenced = load_refs()
         return tid in referenced
 
     def order(tid: int, through_ptr: bool) -> int:
@@ -974,51 +999,6 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
             if estate[q] != _DONE:
                 emit_type(q, 0)
 
-    if roots is None:
-        # Every id in turn, as bpftool does. Ids of the kinds that only get marked are
-        # skipped here; order() accounts for them through ``top``. The common cases are
-        # unrolled: a pointer to something ordered or to a named struct/union (a weak link,
-        # nothing to order), a prototype whose parts are all ordered.
-        keep = K.translate(_VISIT_MASK)
-        for tid in compress(range(n), keep):
-            if ostate[tid] == _DONE:
-                continue
-            k = K[tid]
-            if k == _PTR:
-                target = W[WO[tid] + 2]
-                kt = K[target]
-                if ostate[target] == _DONE or ((kt == _STRUCT or kt == _UNION) and W[WO[target]]):
-                    ostate[tid] = _DONE
-                    continue
-            elif k == _FUNC_PROTO:
-                o = WO[tid]
-                top = tid
-                target = W[o + 2]
-                if ostate[target] != _DONE:
-                    order(target, False)
-                for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
-                    if ostate[ptype] != _DONE:
-                        order(ptype, False)
-                if queue:
-                    for q in queue:
-                        if estate[q] != _DONE:
-                            emit_type(q, 0)
-                    queue.clear()
-                continue
-            top = tid
-            order(tid, False)
-            if queue:
-                for q in queue:
-                    if estate[q] != _DONE:
-                        emit_type(q, 0)
-                queue.clear()
-    else:
-        for tid in roots:
-            if not 0 <= tid < n:
-                raise BTFError(f"BTF type id {tid} out of range (last id is {n - 1})")
-            top = 0
-            dump_type(tid)
-
     # ------------------------------------------------------------------ rendering
     def render(events: Sequence[int], out: list[str]) -> None:
         """The text of planned events (one string per definition: its pieces die early)."""
@@ -1070,30 +1050,122 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
         return res
 
     def child_render(events: Sequence[int], type_clash: frozenset[str],
-                     ident_clash: frozenset[str]) -> str:
+                     ident_clash: frozenset[str]) -> tuple[str, list[int], list[int]]:
+        """The helper's part: text with markers, the anonymous enums it wrote, and the name
+        offsets of the enumerators it wrote as first (unsuffixed) writings of their name."""
         nonlocal marking, amb_type, amb_ident
         marking, amb_type, amb_ident = True, type_clash, ident_clash
         out: list[str] = []
         render(events, out)
-        return "".join(out)
+        return "".join(out), list(anon_written), plain_enumerators
+
+    def take_child_text(reply: bytes | None) -> bool:
+        """Append the helper's part to ``out`` (False: unusable, the caller renders it)."""
+        if reply is None or len(reply) < 9 or reply[0] != 0:
+            return False
+        (nanon, nplain) = struct.unpack_from("=II", reply, 1)
+        pos = 9 + 4 * nanon
+        anon = array("I", reply[9:pos])
+        plain = array("I", reply[pos:pos + 4 * nplain])
+        # The helper wrote the unclashing enumerators of these anonymous enums as the first
+        # writings of their names: right only if this process wrote none of these enums.
+        if anon_written.intersection(anon):
+            return False
+        text = reply[pos + 4 * nplain:].decode("utf-8", "surrogateescape")
+        for name_off in plain:  # count those writings (their names occur nowhere else)
+            nm = names[name_off]
+            ident_names[nm] = ident_names.get(nm, 0) + 1
+        out.extend(unmark(text))
+        return True
+
+    # ------------------------------------------------------------------ planning
+    # A big full dump gets a helper process, forked here: while this process plans, it works
+    # out which enums are referenced (libbpf's marks) and which names clash; then it writes
+    # the text of the second part of the plan (see _Helper).
+    helper: _Helper | None = None
+    if roots is None and jobs > 1 and (jobs_forced or n >= _PARALLEL_MIN_TYPES):
+        helper = _Helper.fork(tb, child_render)
+        if helper is not None:
+            speculated = []
+
+    if roots is None:
+        # Every id in turn, as bpftool does. Ids of the kinds that only get marked are
+        # skipped here; order() accounts for them through ``top``. The common cases are
+        # unrolled: a pointer to something ordered or to a named struct/union (a weak link,
+        # nothing to order), a prototype whose parts are all ordered.
+        keep = K.translate(_VISIT_MASK)
+        for tid in compress(range(n), keep):
+            if ostate[tid] == _DONE:
+                continue
+            k = K[tid]
+            if k == _PTR:
+                target = W[WO[tid] + 2]
+                kt = K[target]
+                if ostate[target] == _DONE or ((kt == _STRUCT or kt == _UNION) and W[WO[target]]):
+                    ostate[tid] = _DONE
+                    continue
+            elif k == _FUNC_PROTO:
+                o = WO[tid]
+                top = tid
+                target = W[o + 2]
+                if ostate[target] != _DONE:
+                    order(target, False)
+                for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+                    if ostate[ptype] != _DONE:
+                        order(ptype, False)
+                if queue:
+                    for q in queue:
+                        if estate[q] != _DONE:
+                            emit_type(q, 0)
+                    queue.clear()
+                continue
+            top = tid
+            order(tid, False)
+            if queue:
+                for q in queue:
+                    if estate[q] != _DONE:
+                        emit_type(q, 0)
+                queue.clear()
+    else:
+        for tid in roots:
+            if not 0 <= tid < n:
+                raise BTFError(f"BTF type id {tid} out of range (last id is {n - 1})")
+            top = 0
+            dump_type(tid)
+
 
     out: list[str] = [HEADER]
-    if jobs > 1 and len(plan) > 1:
-        _render_parallel(tb, plan, out, render, child_render, unmark, force=jobs_forced)
-    else:
+    if helper is None:
         render(plan, out)
+    else:
+        try:
+            if speculated:
+                # Enums taken as unreferenced before the marks were known: those referenced
+                # after all were queued wrongly, which only added their definition.
+                if referenced is None:
+                    referenced = load_refs()
+                drop = {t << 3 | _EV_ENUM for t in speculated if t in referenced}
+                if drop:
+                    plan = [e for e in plan if e not in drop]
+            mid = _split(tb, plan)
+            if mid < len(plan) and helper.send(array("Q", plan[mid:]).tobytes()):
+                render(plan[:mid], out)
+                if not take_child_text(helper.reply()):
+                    render(plan[mid:], out)
+            else:
+                render(plan, out)
+        finally:
+            helper.close()
     out.append(FOOTER)
     return out
 
 
 # ---------------------------------------------------------------------- two processes
-#: Below this much work (members and enumerators, see _weights) a fork costs more than it saves.
-_PARALLEL_MIN_WEIGHT = 20000
+#: Below this many types a helper process costs more than it saves.
+_PARALLEL_MIN_TYPES = 20000
 #: The share of the work the parent keeps: it also pays for the fork, reading the child's
 #: text and resolving the child's markers.
 _PARENT_SHARE = 0.5
-#: Exit status of a child that found the BTF unsuited to marking (the parent does its part).
-_CHILD_DECLINES = 3
 
 
 def _auto_jobs() -> int:
@@ -1172,74 +1244,141 @@ def _clashing_names(tb: TypeTable) -> tuple[frozenset[str], frozenset[str]] | No
     return frozenset(type_clash), frozenset(ident_clash)
 
 
-def _render_parallel(tb: TypeTable, plan: list[int], out: list[str], render: Any,
-                     child_render: Any, unmark: Any, force: bool) -> None:
-    """Render ``plan`` into ``out`` with a forked child writing the second part.
-
-    The text of a definition depends on the plan, the BTF, and the ``___N`` suffixes of
-    clashing names, which depend on everything written before. The child writes its part with
-    a marker for each clashing name; the parent writes the first part, then resolves the
-    child's markers in text order, continuing its own namespaces: the result is what one
-    process would have written. Whatever goes wrong in the child, the parent writes its part.
-    """
+def _split(tb: TypeTable, plan: list[int]) -> int:
+    """Where the helper's part of ``plan`` starts (by _weights, the parent keeping _PARENT_SHARE)."""
     weights = _weights(tb, plan)
-    total = sum(weights)
-    if not force and total < _PARALLEL_MIN_WEIGHT:
-        render(plan, out)
-        return
-    goal = total * _PARENT_SHARE
+    goal = sum(weights) * _PARENT_SHARE
     acc = 0
-    mid = len(plan)
     for i, wgt in enumerate(weights):
         acc += wgt
         if acc >= goal:
-            mid = i + 1
-            break
-    if mid >= len(plan):
-        render(plan, out)
-        return
-    try:
-        rfd, wfd = os.pipe()
-    except OSError:
-        render(plan, out)
-        return
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(rfd)
-        os.close(wfd)
-        render(plan, out)
-        return
-    if pid == 0:  # the child: write the second part to the pipe, then leave at once
-        code = 1
+            return i + 1
+    return len(plan)
+
+
+def _write_frame(fd: int, data: bytes) -> None:
+    view = memoryview(struct.pack("=Q", len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_frame(pipe: Any) -> bytes | None:
+    head = pipe.read(8)
+    if len(head) != 8:
+        return None
+    (size,) = struct.unpack("=Q", head)
+    data = pipe.read(size)
+    return data if len(data) == size else None
+
+
+class _Helper:
+    """A forked helper of one C dump, seen from the parent.
+
+    The child (see :meth:`fork`) answers in frames on one pipe: first the ids of the enums and
+    fwds something refers to (libbpf's marks, which the parent's planning speculates about);
+    then, once the parent sent the second part of its plan on the other pipe, a status byte
+    (0: done), the anonymous enums it wrote plainly, and the text of that part with markers
+    for clashing names. Whatever goes wrong on the child's side, the parent does the work.
+    """
+
+    def __init__(self, pid: int, to_child: int, from_child: int) -> None:
+        self.pid = pid
+        self.to_child = to_child
+        self.pipe = open(from_child, "rb")
+        self._refs: set[int] | None = None
+        self._refs_read = False
+
+    @classmethod
+    def fork(cls, tb: TypeTable, child_render: Any) -> _Helper | None:
+        """Fork the helper; None if that is not possible (the dump then runs alone)."""
         try:
-            os.close(rfd)
-            clashes = _clashing_names(tb)
-            if clashes is None:
-                code = _CHILD_DECLINES
-            else:
-                data = memoryview(child_render(plan[mid:], *clashes).encode("utf-8", "surrogateescape"))
-                while data:
-                    data = data[os.write(wfd, data):]
-                code = 0
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    try:
-        render(plan[:mid], out)
-        with open(rfd, "rb", closefd=False) as pipe:
-            data = pipe.read()
-    except BaseException:
-        os.close(rfd)
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
-    os.close(rfd)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) == 0:
-        out.extend(unmark(data.decode("utf-8", "surrogateescape")))
-    else:
-        render(plan[mid:], out)  # (raises here what made the child fail, if it was the BTF)
+            down_r, down_w = os.pipe()
+        except OSError:
+            return None
+        try:
+            up_r, up_w = os.pipe()
+        except OSError:
+            os.close(down_r)
+            os.close(down_w)
+            return None
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (down_r, down_w, up_r, up_w):
+                os.close(fd)
+            return None
+        if pid == 0:
+            code = 1
+            try:
+                os.close(down_w)
+                os.close(up_r)
+                code = _helper_main(tb, child_render, down_r, up_w)
+            finally:
+                os._exit(code)
+        os.close(down_r)
+        os.close(up_w)
+        return cls(pid, down_w, up_r)
+
+    def referenced(self) -> set[int] | None:
+        """The referenced enum/fwd ids, or None if the helper failed."""
+        if not self._refs_read:
+            self._refs_read = True
+            data = _read_frame(self.pipe)
+            if data is not None and len(data) % 4 == 0:
+                self._refs = set(array("I", data))
+        return self._refs
+
+    def send(self, plan_bytes: bytes) -> bool:
+        """Hand the helper its part of the plan (False if it is gone)."""
+        if not self._refs_read:
+            self.referenced()
+        try:
+            _write_frame(self.to_child, plan_bytes)
+        except OSError:
+            return False
+        return True
+
+    def reply(self) -> bytes | None:
+        """The helper's answer to :meth:`send`, None if it failed."""
+        data = _read_frame(self.pipe)
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        return data if os.waitstatus_to_exitcode(status) == 0 else None
+
+    def close(self) -> None:
+        """Release the pipes and reap the helper (killing it if it still runs)."""
+        os.close(self.to_child)
+        self.pipe.close()
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _helper_main(tb: TypeTable, child_render: Any, down: int, up: int) -> int:
+    """The helper's side of :class:`_Helper`; returns its exit status."""
+    K, n = tb.kinds, tb.count
+    refs = _referenced_ids(tb)
+    marks = array("I", sorted(t for t in refs if 0 <= t < n and K[t] in (_ENUM, _ENUM64, _FWD)))
+    _write_frame(up, marks.tobytes())
+    clashes = _clashing_names(tb)
+    with open(down, "rb") as pipe:
+        plan_bytes = _read_frame(pipe)
+    if plan_bytes is None:
+        return 1
+    if clashes is None:
+        _write_frame(up, b"\x01")  # declined: the parent writes the whole text
+        return 0
+    events = array("Q")
+    events.frombytes(plan_bytes)
+    text, anon, plain = child_render(events.tolist(), *clashes)
+    data = text.encode("utf-8", "surrogateescape")
+    _write_frame(up, b"".join((b"\x00", struct.pack("=II", len(anon), len(plain)), array("I", anon).tobytes(),
+                               array("I", plain).tobytes(), data)))
+    return 0
 
 
 #: 1 for the kinds a full dump visits at top level, 0 for void and _SKIP_KINDS.
