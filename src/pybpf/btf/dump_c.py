@@ -55,8 +55,10 @@ import signal
 import struct
 import sys
 from array import array
-from itertools import compress
-from operator import itemgetter
+from bisect import bisect_left
+from collections import Counter
+from itertools import accumulate, compress, repeat
+from operator import add, itemgetter
 from typing import Any, Iterable, Sequence
 
 from pybpf.errors import BTFError
@@ -286,9 +288,6 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
     amb_type: frozenset[str] = frozenset()
     amb_ident: frozenset[str] = frozenset()
 
-    def nl_pfx(lvl: int) -> str:
-        return _NL_PFX[lvl if lvl < 13 else 13]
-
     # ------------------------------------------------------------------ names
     def resolve(tid: int, seen: dict[str, int]) -> str:
         o = WO[tid]
@@ -418,7 +417,7 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
     def padding(buf: list[str], cur: int, nxt: int, next_align: int, in_bitfield: bool,
                 lvl: int) -> None:
         """Anonymous bitfields that make clang place the next member at bit ``nxt``."""
-        p = nl_pfx(lvl)
+        p = _NL_PFX[lvl if lvl < 13 else 13]
         pad_type = "char"
         pad_bits = 8
         new_off = 0
@@ -446,9 +445,12 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
 
     # ------------------------------------------------------------------ definitions
     def struct_fwd(tid: int) -> str:
-        o = WO[tid]
-        kw = "struct" if K[tid] == _STRUCT else "union"
-        return f"{kw} {type_name(tid)}" if W[o] else kw
+        if not W[WO[tid]]:
+            return "struct" if K[tid] == _STRUCT else "union"
+        r = resolved[tid]
+        if r is None:
+            r = resolve(tid, type_names)
+        return ("struct " if K[tid] == _STRUCT else "union ") + r
 
     def fwd_def(tid: int) -> str:
         return ("union " if W[WO[tid] + 1] >> 31 else "struct ") + type_name(tid)
@@ -467,7 +469,7 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
         kw = "struct" if is_struct else "union"
         buf.append(f"{kw} {type_name(tid)} {{" if W[o] else f"{kw} {{")
         lvl1 = lvl + 1
-        p1 = nl_pfx(lvl1)
+        p1 = _NL_PFX[lvl1 if lvl1 < 13 else 13]
         off = 0
         prev_bitfield = False
         mem = W[o + 3:o + 3 + 3 * vlen]
@@ -521,7 +523,7 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
         if is_struct and off < size * 8:
             padding(buf, off, size * 8, align, False, lvl1)
         if vlen or size:
-            buf.append(nl_pfx(lvl) + "}")
+            buf.append(_NL_PFX[lvl if lvl < 13 else 13] + "}")
         else:
             buf.append("}")
         if packed:
@@ -536,7 +538,7 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
             return
         buf.append(" {")
         signed = info >> 31
-        p1 = nl_pfx(lvl + 1)
+        p1 = _NL_PFX[lvl + 1 if lvl < 12 else 13]
         seen = ident_names
         if not W[o]:
             if tid in anon_written:
@@ -570,7 +572,7 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
                     if not W[o]:
                         plain_enumerators.append(name_off)
                     buf.append(f"{p1}{nm} = {v}{tail}")
-            buf.append(nl_pfx(lvl) + "}")
+            buf.append(_NL_PFX[lvl if lvl < 13 else 13] + "}")
             return
         if K[tid] == _ENUM:
             vals = W[o + 3:o + 3 + 2 * vlen]
@@ -598,7 +600,7 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
                     buf.append(f"{p1}{nm}___{dup} = {v}{suffix}")
                 else:
                     buf.append(f"{p1}{nm} = {v}{suffix}")
-        buf.append(nl_pfx(lvl) + "}")
+        buf.append(_NL_PFX[lvl if lvl < 13 else 13] + "}")
 
     def typedef_def(buf: list[str], tid: int, lvl: int) -> None:
         nm = ident_name(tid)
@@ -693,7 +695,9 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
         if t == 0:
             base = "void"
         elif k == _TYPEDEF:
-            base = ident_name(t)
+            base = resolved[t]
+            if base is None:
+                base = resolve(t, ident_names)
         elif k == _INT or k == _FLOAT:
             base = names[W[WO[t]]]
         elif k == _STRUCT or k == _UNION:
@@ -1182,78 +1186,62 @@ def _auto_jobs() -> int:
     return 2 if cpus > 1 else 1
 
 
-def _weights(tb: TypeTable, plan: list[int]) -> list[int]:
-    """Rough cost of rendering each planned event: its members or enumerators, plus one."""
-    W, WO = tb.words, tb.woff
-    out = []
-    add = out.append
-    for e in plan:
-        op = e & 7
-        if op == _EV_STRUCT or op == _EV_ENUM:
-            add(2 + (W[WO[e >> 3] + 1] & 0xFFFF))
-        else:
-            add(1)
-    return out
-
-
 def _clashing_names(tb: TypeTable) -> tuple[frozenset[str], frozenset[str]] | None:
     """The names that occur more than once in libbpf's two namespaces (struct/union/enum/int
-    names; typedef names and enumerators): only those get a ``___N`` suffix, which depends on
-    everything written before. None when marking cannot be used (an int's name clashes: its
-    resolution decides whether a typedef is written; or names contain the marker bytes)."""
+    names; typedef names and enumerators): only those can get a ``___N`` suffix, which depends
+    on everything written before. None when marking cannot be used (an int's name clashes: its
+    resolution decides whether a typedef is written; or names contain the marker bytes).
+
+    Bulk operations: name offsets gathered with ``itemgetter``, strings cut out of the string
+    section with ``map``, counted with ``Counter``.
+    """
     strings = tb.strings
     text = strings.text if isinstance(strings, _StringsType) else None
     if text is None or "\x01" in text or "\x02" in text:
         return None
-    W, WO, K = tb.words, tb.woff, tb.kinds
+    W, WO, K, vlens = tb.words, tb.woff, tb.kinds, tb.vlens
     ids = range(tb.count)
-    type_seen: set[str] = set()
-    type_clash: set[str] = set()
-    int_names: list[str] = []
-    for tid in compress(ids, K.translate(_TYPE_NS_MASK)):
-        o = WO[tid]
-        if not W[o]:
-            continue
-        k = K[tid]
-        if k == _ENUM and not W[o + 1] & 0xFFFF:
-            continue  # an empty enum keeps its name and does not count
-        nm = strings[W[o]]
-        if k == _INT:
-            int_names.append(nm)
-        if nm in type_seen:
-            type_clash.add(nm)
-        else:
-            type_seen.add(nm)
-    if any(nm in type_clash for nm in int_names):
+
+    def name_offsets(mask: bytes) -> list[int]:
+        sel = list(compress(ids, K.translate(mask)))
+        return list(_gather(W, _gather(WO, sel)))
+
+    def cut(offsets: Iterable[int]) -> list[str]:
+        offs = list(offsets)
+        return list(map(text.__getitem__, map(slice, offs, map(text.index, repeat("\0"), offs))))
+
+    enums = list(compress(ids, K.translate(_ENUMS_MASK)))
+    # an empty ENUM keeps its name and does not count (ENUM64 does: libbpf's btf_is_enum)
+    counted_enums = [t for t in enums if vlens[t] or K[t] == _ENUM64]
+    int_names = cut(filter(None, name_offsets(_KIND_MASKS[_INT])))
+    type_names = Counter(int_names)
+    type_names.update(cut(filter(None, name_offsets(_MEMBERS_MASK))))
+    type_names.update(cut(filter(None, _gather(W, _gather(WO, counted_enums)))))
+    type_clash = frozenset(nm for nm, c in type_names.items() if c > 1)
+    if not type_clash.isdisjoint(int_names):
         return None
-    ident_seen: set[str] = set()
-    ident_clash: set[str] = set()
-    for tid in compress(ids, K.translate(_IDENT_NS_MASK)):
-        o = WO[tid]
-        if K[tid] == _TYPEDEF:
-            offs: Any = (W[o],) if W[o] else ()
-        else:
-            step = 2 if K[tid] == _ENUM else 3
-            offs = W[o + 3:o + 3 + step * (W[o + 1] & 0xFFFF):step]
-        for off in offs:
-            nm = strings[off]
-            if nm in ident_seen:
-                ident_clash.add(nm)
-            else:
-                ident_seen.add(nm)
-    return frozenset(type_clash), frozenset(ident_clash)
+    ident_offs = list(filter(None, name_offsets(_KIND_MASKS[_TYPEDEF])))
+    for t in enums:
+        o = WO[t]
+        step = 2 if K[t] == _ENUM else 3
+        ident_offs += W[o + 3:o + 3 + step * vlens[t]:step]
+    idents = Counter(cut(ident_offs))
+    return type_clash, frozenset(nm for nm, c in idents.items() if c > 1)
+
+
+def _gather(seq: Any, positions: Sequence[int]) -> Sequence[int]:
+    """``[seq[p] for p in positions]`` with one C-level call."""
+    if len(positions) > 1:
+        return itemgetter(*positions)(seq)  # type: ignore[no-any-return]
+    return [seq[p] for p in positions]
 
 
 def _split(tb: TypeTable, plan: list[int]) -> int:
-    """Where the helper's part of ``plan`` starts (by _weights, the parent keeping _PARENT_SHARE)."""
-    weights = _weights(tb, plan)
-    goal = sum(weights) * _PARENT_SHARE
-    acc = 0
-    for i, wgt in enumerate(weights):
-        acc += wgt
-        if acc >= goal:
-            return i + 1
-    return len(plan)
+    """Where the helper's part of ``plan`` starts: the parent keeps _PARENT_SHARE of the work,
+    an event weighing its members or enumerators (its vlen) plus two."""
+    vlens = tb.vlens
+    cum = list(accumulate(map(add, _gather(vlens, [e >> 3 for e in plan]), repeat(2))))
+    return min(bisect_left(cum, cum[-1] * _PARENT_SHARE) + 1, len(plan)) if cum else 0
 
 
 def _write_frame(fd: int, data: bytes) -> None:
@@ -1360,9 +1348,9 @@ class _Helper:
 
 def _helper_main(tb: TypeTable, child_render: Any, down: int, up: int) -> int:
     """The helper's side of :class:`_Helper`; returns its exit status."""
-    K, n = tb.kinds, tb.count
     refs = _referenced_ids(tb)
-    marks = array("I", sorted(t for t in refs if 0 <= t < n and K[t] in (_ENUM, _ENUM64, _FWD)))
+    # only enums and fwds are ever asked about
+    marks = array("I", refs.intersection(compress(range(tb.count), tb.kinds.translate(_ENUMS_FWDS_MASK))))
     _write_frame(up, marks.tobytes())
     clashes = _clashing_names(tb)
     with open(down, "rb") as pipe:
@@ -1425,6 +1413,6 @@ def _mask(kinds: Iterable[int]) -> bytes:
 _SINGLE_REF_MASK = _mask((_PTR, _TYPEDEF, _VOLATILE, _CONST, _RESTRICT, _FUNC, _VAR, _DECL_TAG,
                           _TYPE_TAG))
 _MEMBERS_MASK = _mask((_STRUCT, _UNION))
-_TYPE_NS_MASK = _mask((_INT, _STRUCT, _UNION, _ENUM, _ENUM64))
-_IDENT_NS_MASK = _mask((_TYPEDEF, _ENUM, _ENUM64))
-_KIND_MASKS = {k: _mask((k,)) for k in (_ARRAY, _FUNC_PROTO, _DATASEC)}
+_ENUMS_MASK = _mask((_ENUM, _ENUM64))
+_ENUMS_FWDS_MASK = _mask((_ENUM, _ENUM64, _FWD))
+_KIND_MASKS = {k: _mask((k,)) for k in (_INT, _TYPEDEF, _ARRAY, _FUNC_PROTO, _DATASEC)}
