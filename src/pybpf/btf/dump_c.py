@@ -158,10 +158,11 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None, *, jobs: int | None = N
     limit. Where libbpf itself would crash (a division by an alignment of 0 in malformed
     BTF), this raises too.
 
-    ``jobs``: with 2, the text of a big dump (vmlinux) is written by two processes (a forked
-    child writes the second half; the output is the same); with 1, by this process alone.
-    ``None`` (the default) means 2 when this process may use more than one CPU, has no other
-    threads and can fork, unless ``PYBPF_DUMP_JOBS=1``. An explicit 2 forks for any size (tests).
+    ``jobs``: with 2, a big dump (vmlinux) gets a forked helper process (it works out libbpf's
+    "referenced" marks while this process plans, then writes the second part of the text; the
+    output is the same); with 1, this process does everything. ``None`` (the default) picks 2
+    when a CPU is there to spare (see :func:`_auto_jobs`; ``PYBPF_DUMP_JOBS=1|2`` decides). An
+    explicit 2 forks whatever the size (tests).
     """
     forced = jobs is not None and jobs > 1
     if jobs is None:
@@ -1092,57 +1093,57 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
         if helper is not None:
             speculated = []
 
-    if roots is None:
-        # Every id in turn, as bpftool does. Ids of the kinds that only get marked are
-        # skipped here; order() accounts for them through ``top``. The common cases are
-        # unrolled: a pointer to something ordered or to a named struct/union (a weak link,
-        # nothing to order), a prototype whose parts are all ordered.
-        keep = K.translate(_VISIT_MASK)
-        for tid in compress(range(n), keep):
-            if ostate[tid] == _DONE:
-                continue
-            k = K[tid]
-            if k == _PTR:
-                target = W[WO[tid] + 2]
-                kt = K[target]
-                if ostate[target] == _DONE or ((kt == _STRUCT or kt == _UNION) and W[WO[target]]):
-                    ostate[tid] = _DONE
+    try:
+        if roots is None:
+            # Every id in turn, as bpftool does. Ids of the kinds that only get marked are
+            # skipped here; order() accounts for them through ``top``. The common cases are
+            # unrolled: a pointer to something ordered or to a named struct/union (a weak link,
+            # nothing to order), a prototype whose parts are all ordered.
+            keep = K.translate(_VISIT_MASK)
+            for tid in compress(range(n), keep):
+                if ostate[tid] == _DONE:
                     continue
-            elif k == _FUNC_PROTO:
-                o = WO[tid]
+                k = K[tid]
+                if k == _PTR:
+                    target = W[WO[tid] + 2]
+                    kt = K[target]
+                    if ostate[target] == _DONE or ((kt == _STRUCT or kt == _UNION) and W[WO[target]]):
+                        ostate[tid] = _DONE
+                        continue
+                elif k == _FUNC_PROTO:
+                    o = WO[tid]
+                    top = tid
+                    target = W[o + 2]
+                    if ostate[target] != _DONE:
+                        order(target, False)
+                    for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+                        if ostate[ptype] != _DONE:
+                            order(ptype, False)
+                    if queue:
+                        for q in queue:
+                            if estate[q] != _DONE:
+                                emit_type(q, 0)
+                        queue.clear()
+                    continue
                 top = tid
-                target = W[o + 2]
-                if ostate[target] != _DONE:
-                    order(target, False)
-                for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
-                    if ostate[ptype] != _DONE:
-                        order(ptype, False)
+                order(tid, False)
                 if queue:
                     for q in queue:
                         if estate[q] != _DONE:
                             emit_type(q, 0)
                     queue.clear()
-                continue
-            top = tid
-            order(tid, False)
-            if queue:
-                for q in queue:
-                    if estate[q] != _DONE:
-                        emit_type(q, 0)
-                queue.clear()
-    else:
-        for tid in roots:
-            if not 0 <= tid < n:
-                raise BTFError(f"BTF type id {tid} out of range (last id is {n - 1})")
-            top = 0
-            dump_type(tid)
+        else:
+            for tid in roots:
+                if not 0 <= tid < n:
+                    raise BTFError(f"BTF type id {tid} out of range (last id is {n - 1})")
+                top = 0
+                dump_type(tid)
 
 
-    out: list[str] = [HEADER]
-    if helper is None:
-        render(plan, out)
-    else:
-        try:
+        out: list[str] = [HEADER]
+        if helper is None:
+            render(plan, out)
+        else:
             if speculated:
                 # Enums taken as unreferenced before the marks were known: those referenced
                 # after all were queued wrongly, which only added their definition.
@@ -1158,7 +1159,8 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
                     render(plan[mid:], out)
             else:
                 render(plan, out)
-        finally:
+    finally:
+        if helper is not None:
             helper.close()
     out.append(FOOTER)
     return out
@@ -1173,8 +1175,15 @@ _PARENT_SHARE = 0.5
 
 
 def _auto_jobs() -> int:
-    """2 when a dump may fork a helper: more than one CPU to run on, no threads, fork exists."""
-    if os.environ.get("PYBPF_DUMP_JOBS", "") == "1" or not hasattr(os, "fork"):
+    """2 when a dump may fork a helper that will run beside it: fork exists, this process has
+    no other threads, it may run on more than one CPU, and one of them is idle enough (the
+    1-minute load average is below the CPU count less a half: on a busy machine the helper
+    would only take turns with the parent, and the split costs CPU time). ``PYBPF_DUMP_JOBS``
+    set to 1 or 2 decides instead."""
+    env = os.environ.get("PYBPF_DUMP_JOBS", "")
+    if env in ("1", "2"):
+        return int(env) if hasattr(os, "fork") else 1
+    if not hasattr(os, "fork"):
         return 1
     threading = sys.modules.get("threading")
     if threading is not None and threading.active_count() > 1:
@@ -1183,7 +1192,13 @@ def _auto_jobs() -> int:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
-    return 2 if cpus > 1 else 1
+    if cpus < 2:
+        return 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 1
+    return 2 if load < cpus - 0.5 else 1
 
 
 def _clashing_names(tb: TypeTable) -> tuple[frozenset[str], frozenset[str]] | None:
