@@ -1259,6 +1259,16 @@ def _split(tb: TypeTable, plan: list[int]) -> int:
     return min(bisect_left(cum, cum[-1] * _PARENT_SHARE) + 1, len(plan)) if cum else 0
 
 
+def _grow_pipe(fd: int, size: int = 1 << 20) -> None:
+    """Make a pipe's buffer ``size`` bytes when Linux allows (F_SETPIPE_SZ), else leave it."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except (ImportError, OSError):
+        pass
+
+
 def _write_frame(fd: int, data: bytes) -> None:
     view = memoryview(struct.pack("=Q", len(data)) + data)
     while view:
@@ -1320,6 +1330,8 @@ class _Helper:
                 os._exit(code)
         os.close(down_r)
         os.close(up_w)
+        # room for the whole plan: the parent hands it over without waiting for the helper
+        _grow_pipe(down_w)
         return cls(pid, down_w, up_r)
 
     def referenced(self) -> set[int] | None:
