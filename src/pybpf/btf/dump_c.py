@@ -98,6 +98,8 @@ _FLOAT, _DECL_TAG, _TYPE_TAG, _ENUM64 = 16, 17, 18, 19
 
 # order/emit states
 _NOT, _BUSY, _DONE = 0, 1, 2
+#: ordered, "referenced" mark still open (see _dump)
+_SPEC = 3
 
 # What emission planned for a type id (the low 3 bits of a plan entry; the id is above them):
 # a struct/union forward declaration, a typedef, an int (its name is resolved; GCC-internal
@@ -275,7 +277,15 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
     member_cache: list[tuple[str, str, int] | None] = [None] * n  # (before name, after, bits)
     names = tb.strings  # offset -> string
     referenced: set[int] | None = None
-    speculated: list[int] | None = None  # enums taken as unreferenced (with a helper)
+    # libbpf's "referenced" marks, worked out along the ordering in a full dump: an enum first
+    # ordered through a reference is referenced; one first ordered at its own turn (or as a
+    # prototype's return type) is taken as unreferenced and queued, its state _SPEC, and any
+    # later reference to it is noted in spec_hits; references the ordering does not follow
+    # are looked up afterwards (_unordered_refs). Those found referenced lose their queued
+    # definition. (A fwd, where that would move its definition, asks _referenced_ids.)
+    speculated: list[int] = []
+    spec_hits: set[int] = set()
+    ret_ctx = -1  # a prototype's return type being ordered (not a reference)
     anon_written: set[int] = set()  # anonymous enums written
     plain_enumerators: list[int] = []  # the helper's: name offsets written as first writings
     queue: list[int] = []
@@ -835,31 +845,33 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
             buf.append(fname if last_was_ptr else " " + fname)
 
     # ------------------------------------------------------------------ ordering
-    def load_refs() -> set[int]:
-        if helper is not None:
-            refs = helper.referenced()
-            if refs is not None:
-                return refs
-        return _referenced_ids(tb)
-
-    def is_referenced(tid: int) -> bool:
+    def is_referenced(tid: int) -> int:
+        """libbpf's "referenced" mark of an enum or fwd ordered for the first time: 1 or 0;
+        in a full dump, 2 for "none seen so far" (see ``speculated``)."""
         nonlocal referenced
-        if referenced is None:
-            if speculated is not None and K[tid] != _FWD:
-                # The helper works the marks out meanwhile: take this enum as unreferenced
-                # and drop its definition afterwards if it was not (see below).
+        if referenced is not None:
+            return 1 if tid in referenced else 0
+        if roots is None:
+            if tid != top and tid != ret_ctx:
+                return 1  # reached through a reference (a prototype's return type is none)
+            if K[tid] != _FWD:
                 speculated.append(tid)
-                return False
-            referenced = load_refs()
-        return tid in referenced
+                return 2
+        referenced = _referenced_ids(tb)
+        return 1 if tid in referenced else 0
 
     def order(tid: int, through_ptr: bool) -> int:
         """libbpf's btf_dump_order_type: 1 for a strong link, 0 for a weak one.
 
         Callers skip the call for ids already ordered (that would just return 1).
         """
+        nonlocal ret_ctx
         st = ostate[tid]
         if st == _DONE:
+            return 1
+        if st == _SPEC:  # ordered, but its "referenced" mark is still open: this may set it
+            if tid != top and tid != ret_ctx:
+                spec_hits.add(tid)
             return 1
         k = K[tid]
         o = WO[tid]
@@ -900,7 +912,12 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
             return 1 if ostate[target] == _DONE else order(target, False)
         if k == _FUNC_PROTO:
             target = W[o + 2]
-            strong = ostate[target] == _DONE or order(target, through_ptr) > 0
+            if ostate[target] == _DONE:
+                strong = True
+            else:
+                outer, ret_ctx = ret_ctx, target
+                strong = order(target, through_ptr) > 0
+                ret_ctx = outer
             for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
                 if ostate[ptype] == _DONE or order(ptype, through_ptr) > 0:
                     strong = True
@@ -909,9 +926,14 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
             ostate[tid] = _DONE
             return 0
         if k == _ENUM or k == _ENUM64 or k == _FWD:
-            if W[o] or not is_referenced(tid):
+            if W[o]:
                 queue.append(tid)
-            ostate[tid] = _DONE
+                ostate[tid] = _DONE
+                return 1
+            ref = is_referenced(tid)
+            if ref != 1:
+                queue.append(tid)
+            ostate[tid] = _SPEC if ref == 2 else _DONE
             return 1
         if k in _SKIP_KINDS:
             ostate[tid] = _DONE
@@ -1085,13 +1107,11 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
 
     # ------------------------------------------------------------------ planning
     # A big full dump gets a helper process, forked here: while this process plans, it works
-    # out which enums are referenced (libbpf's marks) and which names clash; then it writes
-    # the text of the second part of the plan (see _Helper).
+    # out which names clash; then it writes the text of the second part of the plan (see
+    # _Helper).
     helper: _Helper | None = None
     if roots is None and jobs > 1 and (jobs_forced or n >= _PARALLEL_MIN_TYPES):
         helper = _Helper.fork(tb, child_render)
-        if helper is not None:
-            speculated = []
 
     try:
         if roots is None:
@@ -1115,7 +1135,9 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
                     top = tid
                     target = W[o + 2]
                     if ostate[target] != _DONE:
+                        ret_ctx = target
                         order(target, False)
+                        ret_ctx = -1
                     for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
                         if ostate[ptype] != _DONE:
                             order(ptype, False)
@@ -1140,18 +1162,21 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
                 dump_type(tid)
 
 
+        if speculated:
+            # Enums taken as unreferenced that were referenced after all were queued wrongly,
+            # which only added their definition (emitting an anonymous enum does nothing
+            # else): drop it.
+            if referenced is not None:
+                hit = referenced.intersection(speculated)
+            else:
+                hit = spec_hits.union(_unordered_refs(tb).intersection(speculated))
+            drop = {t << 3 | _EV_ENUM for t in speculated if t in hit}
+            if drop:
+                plan = [e for e in plan if e not in drop]
         out: list[str] = [HEADER]
         if helper is None:
             render(plan, out)
         else:
-            if speculated:
-                # Enums taken as unreferenced before the marks were known: those referenced
-                # after all were queued wrongly, which only added their definition.
-                if referenced is None:
-                    referenced = load_refs()
-                drop = {t << 3 | _EV_ENUM for t in speculated if t in referenced}
-                if drop:
-                    plan = [e for e in plan if e not in drop]
             mid = _split(tb, plan)
             if mid < len(plan) and helper.send(array("Q", plan[mid:]).tobytes()):
                 render(plan[:mid], out)
@@ -1287,19 +1312,17 @@ def _read_frame(pipe: Any) -> bytes | None:
 class _Helper:
     """A forked helper of one C dump, seen from the parent.
 
-    The child (see :meth:`fork`) answers in frames on one pipe: first the ids of the enums and
-    fwds something refers to (libbpf's marks, which the parent's planning speculates about);
-    then, once the parent sent the second part of its plan on the other pipe, a status byte
-    (0: done), the anonymous enums it wrote plainly, and the text of that part with markers
-    for clashing names. Whatever goes wrong on the child's side, the parent does the work.
+    While the parent plans, the child (see :meth:`fork`) works out which names clash; once the
+    parent sent the second part of its plan on one pipe, it answers in one frame on the other:
+    a status byte (0: done, 1: declined), the anonymous enums it wrote, the enumerators it
+    wrote as first writings of their names, and the text of that part with markers for
+    clashing names. Whatever goes wrong on the child's side, the parent does the work.
     """
 
     def __init__(self, pid: int, to_child: int, from_child: int) -> None:
         self.pid = pid
         self.to_child = to_child
         self.pipe = open(from_child, "rb")
-        self._refs: set[int] | None = None
-        self._refs_read = False
 
     @classmethod
     def fork(cls, tb: TypeTable, child_render: Any) -> _Helper | None:
@@ -1334,19 +1357,8 @@ class _Helper:
         _grow_pipe(down_w)
         return cls(pid, down_w, up_r)
 
-    def referenced(self) -> set[int] | None:
-        """The referenced enum/fwd ids, or None if the helper failed."""
-        if not self._refs_read:
-            self._refs_read = True
-            data = _read_frame(self.pipe)
-            if data is not None and len(data) % 4 == 0:
-                self._refs = set(array("I", data))
-        return self._refs
-
     def send(self, plan_bytes: bytes) -> bool:
         """Hand the helper its part of the plan (False if it is gone)."""
-        if not self._refs_read:
-            self.referenced()
         try:
             _write_frame(self.to_child, plan_bytes)
         except OSError:
@@ -1375,10 +1387,6 @@ class _Helper:
 
 def _helper_main(tb: TypeTable, child_render: Any, down: int, up: int) -> int:
     """The helper's side of :class:`_Helper`; returns its exit status."""
-    refs = _referenced_ids(tb)
-    # only enums and fwds are ever asked about
-    marks = array("I", refs.intersection(compress(range(tb.count), tb.kinds.translate(_ENUMS_FWDS_MASK))))
-    _write_frame(up, marks.tobytes())
     clashes = _clashing_names(tb)
     with open(down, "rb") as pipe:
         plan_bytes = _read_frame(pipe)
@@ -1398,6 +1406,23 @@ def _helper_main(tb: TypeTable, child_render: Any, down: int, up: int) -> int:
 
 #: 1 for the kinds a full dump visits at top level, 0 for void and _SKIP_KINDS.
 _VISIT_MASK = bytes(0 if (k == 0 or k in _SKIP_KINDS) else 1 for k in range(256))
+
+
+def _unordered_refs(tb: TypeTable) -> set[int]:
+    """The references a full dump's ordering does not follow (so libbpf's marks from them are
+    looked up here): the types of FUNC, VAR and DECL_TAG records, DATASEC entries, and array
+    index types."""
+    W, WO, K = tb.words, tb.woff, tb.kinds
+    ids = range(tb.count)
+    refs: set[int] = set()
+    sel = list(compress(ids, K.translate(_UNORDERED_SINGLE_MASK)))
+    refs.update(_gather(W, [p + 2 for p in _gather(WO, sel)]))
+    sel = list(compress(ids, K.translate(_KIND_MASKS[_ARRAY])))
+    refs.update(_gather(W, [p + 4 for p in _gather(WO, sel)]))
+    for i in compress(ids, K.translate(_KIND_MASKS[_DATASEC])):
+        o = WO[i]
+        refs.update(W[o + 3:o + 3 + 3 * (W[o + 1] & 0xFFFF):3])
+    return refs
 
 
 def _referenced_ids(tb: TypeTable) -> set[int]:
@@ -1441,5 +1466,5 @@ _SINGLE_REF_MASK = _mask((_PTR, _TYPEDEF, _VOLATILE, _CONST, _RESTRICT, _FUNC, _
                           _TYPE_TAG))
 _MEMBERS_MASK = _mask((_STRUCT, _UNION))
 _ENUMS_MASK = _mask((_ENUM, _ENUM64))
-_ENUMS_FWDS_MASK = _mask((_ENUM, _ENUM64, _FWD))
+_UNORDERED_SINGLE_MASK = _mask((_FUNC, _VAR, _DECL_TAG))
 _KIND_MASKS = {k: _mask((k,)) for k in (_INT, _TYPEDEF, _ARRAY, _FUNC_PROTO, _DATASEC)}
