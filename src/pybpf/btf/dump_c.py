@@ -234,7 +234,9 @@ def dump_c_cached(btf: BTF, *, use_cache: bool = True) -> str:
     for the same bytes (the next ``pybpf btf dump file /sys/kernel/btf/vmlinux format c``).
     ``use_cache=False`` or ``PYBPF_NO_CACHE=1`` skips it.
     """
-    if not use_cache:
+    from pybpf.btf.cache import cache_disabled
+
+    if not use_cache or cache_disabled():
         return dump_c(btf)
     chain = []
     b: BTF | None = btf
