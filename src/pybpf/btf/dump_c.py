@@ -45,6 +45,14 @@ are dropped; enums carry no size attributes (a 1-byte enum is written as a plain
 The dump works on the parser's columnar view, :attr:`BTF.table <pybpf.btf.spec.BTF.table>`
 (:class:`pybpf.btf.table.TypeTable`: the raw records as flat tables), rather than on decoded
 model objects, so that a whole vmlinux is dumped in one pass with no per-type object cost.
+
+It runs in two steps: ordering and emission decide *what* is written in which order (a plan
+of (type id, definition kind) events), then rendering turns the plan into text. libbpf's
+"referenced" marks (which anonymous enums are top-level definitions) are worked out along
+the ordering instead of by a pass over every reference. The text of a definition depends only
+on the BTF and on the ``___N`` suffixes of clashing names, so a big dump on a machine with a
+CPU to spare hands the second part of the plan to a forked helper process, which writes it
+with markers for clashing names that the parent resolves in text order (see ``_Helper``).
 """
 
 from __future__ import annotations
@@ -160,8 +168,8 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None, *, jobs: int | None = N
     limit. Where libbpf itself would crash (a division by an alignment of 0 in malformed
     BTF), this raises too.
 
-    ``jobs``: with 2, a big dump (vmlinux) gets a forked helper process (it works out libbpf's
-    "referenced" marks while this process plans, then writes the second part of the text; the
+    ``jobs``: with 2, a big dump (vmlinux) gets a forked helper process (it works out which
+    names clash while this process plans, then writes the second part of the text; the
     output is the same); with 1, this process does everything. ``None`` (the default) picks 2
     when a CPU is there to spare (see :func:`_auto_jobs`; ``PYBPF_DUMP_JOBS=1|2`` decides). An
     explicit 2 forks whatever the size (tests).
@@ -708,9 +716,8 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
         if t == 0:
             base = "void"
         elif k == _TYPEDEF:
-            base = resolved[t]
-            if base is None:
-                base = resolve(t, ident_names)
+            r = resolved[t]
+            base = r if r is not None else resolve(t, ident_names)
         elif k == _INT or k == _FLOAT:
             base = names[W[WO[t]]]
         elif k == _STRUCT or k == _UNION:
