@@ -1141,6 +1141,14 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
                         continue
                 elif k == _FUNC_PROTO:
                     o = WO[tid]
+                    # nearly always everything it mentions is ordered already: look at up to
+                    # three parameters without slicing
+                    vlen = W[o + 1] & 0xFFFF
+                    if (vlen < 4 and ostate[W[o + 2]] == _DONE
+                            and (vlen < 1 or ostate[W[o + 4]] == _DONE)
+                            and (vlen < 2 or ostate[W[o + 6]] == _DONE)
+                            and (vlen < 3 or ostate[W[o + 8]] == _DONE)):
+                        continue
                     top = tid
                     target = W[o + 2]
                     if ostate[target] != _DONE:
