@@ -1024,9 +1024,19 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
             target = W[o + 2]
             if estate[target] != _DONE:
                 emit_type(target, cont)
-            for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+            params = W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]
+            for ptype in params:
                 if estate[ptype] != _DONE:
                     emit_type(ptype, cont)
+            # libbpf never marks a prototype emitted and walks it again at every mention (a
+            # function pointer member); once all its parts are emitted (final), that walk
+            # does nothing, so it is marked emitted, and so are the pointers that lead to it.
+            if estate[target] == _DONE:
+                for ptype in params:
+                    if estate[ptype] != _DONE:
+                        break
+                else:
+                    estate[tid] = _DONE
 
     def dump_type(tid: int) -> None:
         queue.clear()
