@@ -286,6 +286,12 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
     decl_unnamed: dict[int, str] = {}
     member_cache: list[tuple[str, str, int] | None] = [None] * n  # (before name, after, bits)
     names = tb.strings  # offset -> string
+    # The hot paths look names up with get() and cut a missing one out of the (ASCII) string
+    # section themselves: no call into the dict's __missing__ (~60 000 misses on vmlinux).
+    name_get = names.get
+    section = names.text if isinstance(names, _StringsType) else None
+    text: str = section if section is not None else ""
+    text_index = text.index if section is not None else None
     referenced: set[int] | None = None
     # libbpf's "referenced" marks, worked out along the ordering in a full dump: an enum first
     # ordered through a reference is referenced; one first ordered at its own turn (or as a
@@ -512,7 +518,13 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
                     if m_align < 0:
                         m_align = align_of(mtype)
                 padding(buf, off, m_off, m_align, prev_bitfield and m_sz != 0, lvl1)
-            fname = names[name_off]
+            got = name_get(name_off)
+            if got is None:
+                if text_index is not None:
+                    got = names[name_off] = text[name_off:text_index("\0", name_off)]
+                else:
+                    got = names[name_off]
+            fname = got
             # Fast path: a named member of a type whose declarator is known.
             cached = member_cache[mtype] if fname else None
             if cached is not None:
@@ -598,7 +610,13 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
         if K[tid] == _ENUM:
             vals = W[o + 3:o + 3 + 2 * vlen]
             for name_off, v in zip(vals[0::2], vals[1::2]):
-                nm = names[name_off]
+                got = name_get(name_off)
+                if got is None:
+                    if text_index is not None:
+                        got = names[name_off] = text[name_off:text_index("\0", name_off)]
+                    else:
+                        got = names[name_off]
+                nm = got
                 if signed and v & 0x80000000:
                     v -= 0x100000000
                 dup = seen.get(nm, 0) + 1
@@ -611,7 +629,13 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
             vals = W[o + 3:o + 3 + 3 * vlen]
             suffix = "LL," if signed else "ULL,"
             for name_off, lo, hi in zip(vals[0::3], vals[1::3], vals[2::3]):
-                nm = names[name_off]
+                got = name_get(name_off)
+                if got is None:
+                    if text_index is not None:
+                        got = names[name_off] = text[name_off:text_index("\0", name_off)]
+                    else:
+                        got = names[name_off]
+                nm = got
                 v = hi << 32 | lo
                 if signed and v >> 63:
                     v -= 1 << 64
