@@ -253,7 +253,8 @@ def test_split_btf_identical_to_bpftool(require_tools, tmp_path):
     expected = subprocess.run(["bpftool", "-B", VMLINUX, "btf", "dump", "file", str(path), "format", "c"],
                               capture_output=True, check=True).stdout.decode("utf-8", "surrogateescape")
     assert "struct mod_state {" in expected
-    assert_same(dump_c(BTF.parse(path.read_bytes(), base=vmlinux)), expected)
+    for jobs in (1, 2):  # alone, and with a helper writing the second part
+        assert_same(dump_c(BTF.parse(path.read_bytes(), base=vmlinux), jobs=jobs), expected)
 
 
 def test_table_columns_match_bpftool_listing(require_tools, tmp_path):
