@@ -185,6 +185,7 @@ class BTF:
         self._ptr_size: int | None = None
         self._table: TypeTable | None = None
         self._table_columns: Any = None
+        self._scan_infos: array | None = None  # info word of each local type, from _scan
         self._all_decoded = False
 
     # ------------------------------------------------------------------ parsing
@@ -261,6 +262,8 @@ class BTF:
         fixed_tab, per_tab = _FIXED_BY_TOP, _PER_BY_TOP
         woff = array("I")
         append = woff.append
+        infos = array("I")  # kept for the columnar view (TypeTable), which needs them all
+        append_info = infos.append
         w = 0
         end = len(words)
         try:
@@ -268,6 +271,7 @@ class BTF:
                 info = words[w + 1]
                 top = info >> 24
                 append(w)
+                append_info(info)
                 w += fixed_tab[top] + per_tab[top] * (info & 0xFFFF)
         except (TypeError, IndexError):
             # w is the failing record's start (appended only if its info word was read)
@@ -295,6 +299,7 @@ class BTF:
         if len(woff) > MAX_TYPE_ID - self.start_id + 1:
             raise BTFError(f"BTF has more than {MAX_TYPE_ID} types")
         self._woff = woff
+        self._scan_infos = infos
 
     # ------------------------------------------------------------------ strings
     def string(self, offset: int) -> str:

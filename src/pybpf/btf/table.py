@@ -140,8 +140,11 @@ class TypeTable:
         # info words of the local types (itemgetter over the words shifted by one: the record
         # offsets themselves are the positions); kind = the top 5 bits, read as the top byte
         cols = columns
+        scanned = getattr(btf, "_scan_infos", None)
         if cols is not None:
             infos = array("I", cols[0])
+        elif scanned is not None and len(scanned) == len(woff) - self._first:
+            infos = scanned  # the parser's scan read them all already
         else:
             infos = array("I", _gather(words[1:], woff[self._first:]))
         self._infos = infos
