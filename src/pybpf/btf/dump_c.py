@@ -1212,7 +1212,6 @@ def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bo
                 top = 0
                 dump_type(tid)
 
-
         if speculated:
             # Enums taken as unreferenced that were referenced after all were queued wrongly,
             # which only added their definition (emitting an anonymous enum does nothing
