@@ -45,19 +45,33 @@ are dropped; enums carry no size attributes (a 1-byte enum is written as a plain
 The dump works on the parser's columnar view, :attr:`BTF.table <pybpf.btf.spec.BTF.table>`
 (:class:`pybpf.btf.table.TypeTable`: the raw records as flat tables), rather than on decoded
 model objects, so that a whole vmlinux is dumped in one pass with no per-type object cost.
+
+It runs in two steps: ordering and emission decide *what* is written in which order (a plan
+of (type id, definition kind) events), then rendering turns the plan into text. libbpf's
+"referenced" marks (which anonymous enums are top-level definitions) are worked out along
+the ordering instead of by a pass over every reference. The text of a definition depends only
+on the BTF and on the ``___N`` suffixes of clashing names, so a big dump on a machine with a
+CPU to spare hands the second part of the plan to a forked helper process, which writes it
+with markers for clashing names that the parent resolves in text order (see ``_Helper``).
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import struct
-from itertools import compress
-from operator import itemgetter
+import sys
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from itertools import accumulate, compress, repeat
+from operator import add, itemgetter
 from typing import Any, Iterable, Sequence
 
 from pybpf.errors import BTFError
 from pybpf.btf.spec import BTF
-from pybpf.btf.table import TypeTable
+from pybpf.btf.table import TypeTable, _Strings as _StringsType
 
 __all__ = ["dump_c", "dump_c_cached", "cache_key", "cached_text", "store_text", "HEADER", "FOOTER",
            "FORMAT_VERSION"]
@@ -92,6 +106,13 @@ _FLOAT, _DECL_TAG, _TYPE_TAG, _ENUM64 = 16, 17, 18, 19
 
 # order/emit states
 _NOT, _BUSY, _DONE = 0, 1, 2
+#: ordered, "referenced" mark still open (see _dump)
+_SPEC = 3
+
+# What emission planned for a type id (the low 3 bits of a plan entry; the id is above them):
+# a struct/union forward declaration, a typedef, an int (its name is resolved; GCC-internal
+# base types get a typedef), a struct/union, an enum, a fwd.
+_EV_STRUCT_FWD, _EV_TYPEDEF, _EV_INT, _EV_STRUCT, _EV_ENUM, _EV_FWD = range(6)
 
 #: Kinds the ordering pass only marks as done (they never produce C output by themselves).
 _SKIP_KINDS = (_FUNC, _VAR, _DATASEC, _DECL_TAG)
@@ -130,7 +151,7 @@ class _Cycle(Exception):
     """A cycle of by-value containment that no forward declaration can break."""
 
 
-def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
+def dump_c(btf: BTF, roots: Iterable[int] | None = None, *, jobs: int | None = None) -> str:
     """The C header bpftool 7.1 prints for ``btf`` (``bpftool btf dump ... format c``).
 
     With ``roots``, only those type ids and what they need are dumped, in that order (what
@@ -146,7 +167,16 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     string offset past the string section, nesting too deep for the interpreter's recursion
     limit. Where libbpf itself would crash (a division by an alignment of 0 in malformed
     BTF), this raises too.
+
+    ``jobs``: with 2, a big dump (vmlinux) gets a forked helper process (it works out which
+    names clash while this process plans, then writes the second part of the text; the
+    output is the same); with 1, this process does everything. ``None`` (the default) picks 2
+    when a CPU is there to spare (see :func:`_auto_jobs`; ``PYBPF_DUMP_JOBS=1|2`` decides). An
+    explicit 2 forks whatever the size (tests).
     """
+    forced = jobs is not None and jobs > 1
+    if jobs is None:
+        jobs = _auto_jobs()
     # The dump makes ~10^5 small containers that all live to the end; cyclic GC passes over
     # them find nothing to free, so they are skipped for its duration.
     gc_was_enabled = gc.isenabled()
@@ -154,7 +184,7 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None) -> str:
     tables: TypeTable | None = None
     try:
         tables = btf.table
-        pieces = _dump(tables, None if roots is None else list(roots))
+        pieces = _dump(tables, None if roots is None else list(roots), jobs, forced)
     except _Cycle as exc:
         raise BTFError(f"unsatisfiable type cycle, id:[{exc.args[0]}]") from None
     except (IndexError, KeyError, ValueError, ZeroDivisionError, OverflowError, RecursionError) as exc:
@@ -212,7 +242,9 @@ def dump_c_cached(btf: BTF, *, use_cache: bool = True) -> str:
     for the same bytes (the next ``pybpf btf dump file /sys/kernel/btf/vmlinux format c``).
     ``use_cache=False`` or ``PYBPF_NO_CACHE=1`` skips it.
     """
-    if not use_cache:
+    from pybpf.btf.cache import cache_disabled
+
+    if not use_cache or cache_disabled():
         return dump_c(btf)
     chain = []
     b: BTF | None = btf
@@ -228,8 +260,9 @@ def dump_c_cached(btf: BTF, *, use_cache: bool = True) -> str:
     return text
 
 
-def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
-    """Order and emit; returns the output pieces (joined by the caller)."""
+def _dump(tb: TypeTable, roots: list[int] | None, jobs: int = 1, jobs_forced: bool = False) -> list[str]:
+    """Order and plan the emission, then render it (in two processes when ``jobs`` > 1 and
+    the dump is big enough, or always with ``jobs_forced``); returns the output pieces."""
     W = tb.words
     WO = tb.woff
     K = tb.kinds
@@ -253,16 +286,34 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
     decl_unnamed: dict[int, str] = {}
     member_cache: list[tuple[str, str, int] | None] = [None] * n  # (before name, after, bits)
     names = tb.strings  # offset -> string
+    # The hot paths look names up with get() and cut a missing one out of the (ASCII) string
+    # section themselves: no call into the dict's __missing__ (~60 000 misses on vmlinux).
+    name_get = names.get
+    section = names.text if isinstance(names, _StringsType) else None
+    text: str = section if section is not None else ""
+    text_index = text.index if section is not None else None
     referenced: set[int] | None = None
+    # libbpf's "referenced" marks, worked out along the ordering in a full dump: an enum first
+    # ordered through a reference is referenced; one first ordered at its own turn (or as a
+    # prototype's return type) is taken as unreferenced and queued, its state _SPEC, and any
+    # later reference to it is noted in spec_hits; references the ordering does not follow
+    # are looked up afterwards (_unordered_refs). Those found referenced lose their queued
+    # definition. (A fwd, where that would move its definition, asks _referenced_ids.)
+    speculated: list[int] = []
+    spec_hits: set[int] = set()
+    ret_ctx = -1  # a prototype's return type being ordered (not a reference)
+    anon_written: set[int] = set()  # anonymous enums written
+    plain_enumerators: list[int] = []  # the helper's: name offsets written as first writings
     queue: list[int] = []
     top = 0  # the id the ordering pass started from (full dumps only; see order())
     inline_defs = 0  # bumped whenever an anonymous type is written inline (not cacheable)
 
-    out: list[str] = [HEADER]
-    w = out.append
-
-    def nl_pfx(lvl: int) -> str:
-        return _NL_PFX[lvl if lvl < 13 else 13]
+    plan: list[int] = []  # what emission decided, in output order: tid << 3 | _EV_*
+    ev = plan.append
+    # The helper process of a big dump sets these (see _Helper and child_render).
+    marking = False
+    amb_type: frozenset[str] = frozenset()
+    amb_ident: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ names
     def resolve(tid: int, seen: dict[str, int]) -> str:
@@ -274,6 +325,9 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
         k = K[tid]
         if k == _FWD or (k == _ENUM and not W[o + 1] & 0xFFFF):
             r = orig
+        elif marking and orig in (amb_type if seen is type_names else amb_ident):
+            # a clashing name: its suffix depends on what the parent wrote before
+            r = f"\x01{'T' if seen is type_names else 'I'}{tid}\x02"
         else:
             dup = seen.get(orig, 0) + 1
             seen[orig] = dup
@@ -390,7 +444,7 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
     def padding(buf: list[str], cur: int, nxt: int, next_align: int, in_bitfield: bool,
                 lvl: int) -> None:
         """Anonymous bitfields that make clang place the next member at bit ``nxt``."""
-        p = nl_pfx(lvl)
+        p = _NL_PFX[lvl if lvl < 13 else 13]
         pad_type = "char"
         pad_bits = 8
         new_off = 0
@@ -418,9 +472,12 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
 
     # ------------------------------------------------------------------ definitions
     def struct_fwd(tid: int) -> str:
-        o = WO[tid]
-        kw = "struct" if K[tid] == _STRUCT else "union"
-        return f"{kw} {type_name(tid)}" if W[o] else kw
+        if not W[WO[tid]]:
+            return "struct" if K[tid] == _STRUCT else "union"
+        r = resolved[tid]
+        if r is None:
+            r = resolve(tid, type_names)
+        return ("struct " if K[tid] == _STRUCT else "union ") + r
 
     def fwd_def(tid: int) -> str:
         return ("union " if W[WO[tid] + 1] >> 31 else "struct ") + type_name(tid)
@@ -439,7 +496,7 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
         kw = "struct" if is_struct else "union"
         buf.append(f"{kw} {type_name(tid)} {{" if W[o] else f"{kw} {{")
         lvl1 = lvl + 1
-        p1 = nl_pfx(lvl1)
+        p1 = _NL_PFX[lvl1 if lvl1 < 13 else 13]
         off = 0
         prev_bitfield = False
         mem = W[o + 3:o + 3 + 3 * vlen]
@@ -461,7 +518,13 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
                     if m_align < 0:
                         m_align = align_of(mtype)
                 padding(buf, off, m_off, m_align, prev_bitfield and m_sz != 0, lvl1)
-            fname = names[name_off]
+            got = name_get(name_off)
+            if got is None:
+                if text_index is not None:
+                    got = names[name_off] = text[name_off:text_index("\0", name_off)]
+                else:
+                    got = names[name_off]
+            fname = got
             # Fast path: a named member of a type whose declarator is known.
             cached = member_cache[mtype] if fname else None
             if cached is not None:
@@ -493,7 +556,7 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
         if is_struct and off < size * 8:
             padding(buf, off, size * 8, align, False, lvl1)
         if vlen or size:
-            buf.append(nl_pfx(lvl) + "}")
+            buf.append(_NL_PFX[lvl if lvl < 13 else 13] + "}")
         else:
             buf.append("}")
         if packed:
@@ -508,12 +571,52 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             return
         buf.append(" {")
         signed = info >> 31
-        p1 = nl_pfx(lvl + 1)
+        p1 = _NL_PFX[lvl + 1 if lvl < 12 else 13]
         seen = ident_names
+        if not W[o]:
+            if tid in anon_written:
+                again = True
+            else:
+                again = False
+                anon_written.add(tid)
+        else:
+            again = False
+        if marking:
+            # The helper leaves clashing enumerators to the parent ("\x01E<name offset>\x02"),
+            # and those of an anonymous enum written again (every writing counts).
+            step = 2 if K[tid] == _ENUM else 3
+            vals = W[o + 3:o + 3 + step * vlen]
+            for j in range(0, step * vlen, step):
+                name_off = vals[j]
+                if step == 2:
+                    v = vals[j + 1]
+                    if signed and v & 0x80000000:
+                        v -= 0x100000000
+                    tail = ","
+                else:
+                    v = vals[j + 2] << 32 | vals[j + 1]
+                    if signed and v >> 63:
+                        v -= 1 << 64
+                    tail = "LL," if signed else "ULL,"
+                nm = names[name_off]
+                if again or nm in amb_ident:
+                    buf.append(f"{p1}\x01E{name_off}\x02 = {v}{tail}")
+                else:
+                    if not W[o]:
+                        plain_enumerators.append(name_off)
+                    buf.append(f"{p1}{nm} = {v}{tail}")
+            buf.append(_NL_PFX[lvl if lvl < 13 else 13] + "}")
+            return
         if K[tid] == _ENUM:
             vals = W[o + 3:o + 3 + 2 * vlen]
             for name_off, v in zip(vals[0::2], vals[1::2]):
-                nm = names[name_off]
+                got = name_get(name_off)
+                if got is None:
+                    if text_index is not None:
+                        got = names[name_off] = text[name_off:text_index("\0", name_off)]
+                    else:
+                        got = names[name_off]
+                nm = got
                 if signed and v & 0x80000000:
                     v -= 0x100000000
                 dup = seen.get(nm, 0) + 1
@@ -526,7 +629,13 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             vals = W[o + 3:o + 3 + 3 * vlen]
             suffix = "LL," if signed else "ULL,"
             for name_off, lo, hi in zip(vals[0::3], vals[1::3], vals[2::3]):
-                nm = names[name_off]
+                got = name_get(name_off)
+                if got is None:
+                    if text_index is not None:
+                        got = names[name_off] = text[name_off:text_index("\0", name_off)]
+                    else:
+                        got = names[name_off]
+                nm = got
                 v = hi << 32 | lo
                 if signed and v >> 63:
                     v -= 1 << 64
@@ -536,10 +645,12 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
                     buf.append(f"{p1}{nm}___{dup} = {v}{suffix}")
                 else:
                     buf.append(f"{p1}{nm} = {v}{suffix}")
-        buf.append(nl_pfx(lvl) + "}")
+        buf.append(_NL_PFX[lvl if lvl < 13 else 13] + "}")
 
     def typedef_def(buf: list[str], tid: int, lvl: int) -> None:
         nm = ident_name(tid)
+        if marking and nm[:1] == "\x01":
+            buf.append("\x01R" + nm[2:])  # libbpf names the typedef before its target's parts
         target = W[WO[tid] + 2]
         if target == 0 and nm == "__gnuc_va_list":
             buf.append("typedef __builtin_va_list __gnuc_va_list")
@@ -629,7 +740,8 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
         if t == 0:
             base = "void"
         elif k == _TYPEDEF:
-            base = ident_name(t)
+            r = resolved[t]
+            base = r if r is not None else resolve(t, ident_names)
         elif k == _INT or k == _FLOAT:
             base = names[W[WO[t]]]
         elif k == _STRUCT or k == _UNION:
@@ -766,19 +878,33 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             buf.append(fname if last_was_ptr else " " + fname)
 
     # ------------------------------------------------------------------ ordering
-    def is_referenced(tid: int) -> bool:
+    def is_referenced(tid: int) -> int:
+        """libbpf's "referenced" mark of an enum or fwd ordered for the first time: 1 or 0;
+        in a full dump, 2 for "none seen so far" (see ``speculated``)."""
         nonlocal referenced
-        if referenced is None:
-            referenced = _referenced_ids(tb)
-        return tid in referenced
+        if referenced is not None:
+            return 1 if tid in referenced else 0
+        if roots is None:
+            if tid != top and tid != ret_ctx:
+                return 1  # reached through a reference (a prototype's return type is none)
+            if K[tid] != _FWD:
+                speculated.append(tid)
+                return 2
+        referenced = _referenced_ids(tb)
+        return 1 if tid in referenced else 0
 
     def order(tid: int, through_ptr: bool) -> int:
         """libbpf's btf_dump_order_type: 1 for a strong link, 0 for a weak one.
 
         Callers skip the call for ids already ordered (that would just return 1).
         """
+        nonlocal ret_ctx
         st = ostate[tid]
         if st == _DONE:
+            return 1
+        if st == _SPEC:  # ordered, but its "referenced" mark is still open: this may set it
+            if tid != top and tid != ret_ctx:
+                spec_hits.add(tid)
             return 1
         k = K[tid]
         o = WO[tid]
@@ -819,7 +945,12 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             return 1 if ostate[target] == _DONE else order(target, False)
         if k == _FUNC_PROTO:
             target = W[o + 2]
-            strong = ostate[target] == _DONE or order(target, through_ptr) > 0
+            if ostate[target] == _DONE:
+                strong = True
+            else:
+                outer, ret_ctx = ret_ctx, target
+                strong = order(target, through_ptr) > 0
+                ret_ctx = outer
             for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
                 if ostate[ptype] == _DONE or order(ptype, through_ptr) > 0:
                     strong = True
@@ -828,9 +959,14 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             ostate[tid] = _DONE
             return 0
         if k == _ENUM or k == _ENUM64 or k == _FWD:
-            if W[o] or not is_referenced(tid):
+            if W[o]:
                 queue.append(tid)
-            ostate[tid] = _DONE
+                ostate[tid] = _DONE
+                return 1
+            ref = is_referenced(tid)
+            if ref != 1:
+                queue.append(tid)
+            ostate[tid] = _SPEC if ref == 2 else _DONE
             return 1
         if k in _SKIP_KINDS:
             ostate[tid] = _DONE
@@ -867,13 +1003,11 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             if k == _STRUCT or k == _UNION:
                 if tid == cont or not W[o]:
                     return  # self-reference, or an anonymous loop libbpf only warns about
-                w(struct_fwd(tid))
-                w(";\n\n")
+                ev(tid << 3 | _EV_STRUCT_FWD)
                 fwd_done[tid] = 1
             elif k == _TYPEDEF:
                 if not blacklisted(tid):
-                    typedef_def(out, tid, 0)
-                    w(";\n\n")
+                    ev(tid << 3 | _EV_TYPEDEF)
                 fwd_done[tid] = 1
             return
         if k == _STRUCT or k == _UNION:
@@ -885,15 +1019,10 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
                     if estate[mtype] != _DONE:
                         emit_type(mtype, new_cont)
             elif not fwd_done[tid] and tid != cont:
-                w(struct_fwd(tid))
-                w(";\n\n")
+                ev(tid << 3 | _EV_STRUCT_FWD)
                 fwd_done[tid] = 1
             if not cont:
-                # One string per definition: the pieces die here instead of living to the end.
-                piece: list[str] = []
-                struct_def(piece, tid, 0)
-                piece.append(";\n\n")
-                w("".join(piece))
+                ev(tid << 3 | _EV_STRUCT)
                 estate[tid] = _DONE
             else:
                 estate[tid] = _NOT
@@ -903,32 +1032,35 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             if estate[target] != _DONE:
                 emit_type(target, tid)
             if not fwd_done[tid] and not blacklisted(tid):
-                typedef_def(out, tid, 0)
-                w(";\n\n")
+                ev(tid << 3 | _EV_TYPEDEF)
             estate[tid] = _DONE
         elif k == _INT:
-            alias = _MISSING_BASE_TYPES.get(type_name(tid))
-            if alias is not None:
-                w(f"typedef {alias} {type_name(tid)};\n\n")
+            ev(tid << 3 | _EV_INT)  # resolves the int's name, which counts in the namespace
             estate[tid] = _DONE
         elif k == _ENUM or k == _ENUM64:
             if not cont:
-                piece = []
-                enum_def(piece, tid, 0)
-                piece.append(";\n\n")
-                w("".join(piece))
+                ev(tid << 3 | _EV_ENUM)
             estate[tid] = _DONE
         elif k == _FWD:
-            w(fwd_def(tid))
-            w(";\n\n")
+            ev(tid << 3 | _EV_FWD)
             estate[tid] = _DONE
         elif k == _FUNC_PROTO:
             target = W[o + 2]
             if estate[target] != _DONE:
                 emit_type(target, cont)
-            for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+            params = W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]
+            for ptype in params:
                 if estate[ptype] != _DONE:
                     emit_type(ptype, cont)
+            # libbpf never marks a prototype emitted and walks it again at every mention (a
+            # function pointer member); once all its parts are emitted (final), that walk
+            # does nothing, so it is marked emitted, and so are the pointers that lead to it.
+            if estate[target] == _DONE:
+                for ptype in params:
+                    if estate[ptype] != _DONE:
+                        break
+                else:
+                    estate[tid] = _DONE
 
     def dump_type(tid: int) -> None:
         queue.clear()
@@ -937,56 +1069,410 @@ def _dump(tb: TypeTable, roots: list[int] | None) -> list[str]:
             if estate[q] != _DONE:
                 emit_type(q, 0)
 
-    if roots is None:
-        # Every id in turn, as bpftool does. Ids of the kinds that only get marked are
-        # skipped here; order() accounts for them through ``top``. The common cases are
-        # unrolled: a pointer to something ordered or to a named struct/union (a weak link,
-        # nothing to order), a prototype whose parts are all ordered.
-        keep = K.translate(_VISIT_MASK)
-        for tid in compress(range(n), keep):
-            if ostate[tid] == _DONE:
-                continue
-            k = K[tid]
-            if k == _PTR:
-                target = W[WO[tid] + 2]
-                kt = K[target]
-                if ostate[target] == _DONE or ((kt == _STRUCT or kt == _UNION) and W[WO[target]]):
-                    ostate[tid] = _DONE
+    # ------------------------------------------------------------------ rendering
+    def render(events: Sequence[int], out: list[str]) -> None:
+        """The text of planned events (one string per definition: its pieces die early)."""
+        for e in events:
+            tid = e >> 3
+            op = e & 7
+            piece: list[str] = []
+            if op == _EV_STRUCT:
+                struct_def(piece, tid, 0)
+            elif op == _EV_TYPEDEF:
+                typedef_def(piece, tid, 0)
+            elif op == _EV_ENUM:
+                enum_def(piece, tid, 0)
+            elif op == _EV_STRUCT_FWD:
+                piece.append(struct_fwd(tid))
+            elif op == _EV_FWD:
+                piece.append(fwd_def(tid))
+            else:  # _EV_INT
+                name = type_name(tid)
+                alias = _MISSING_BASE_TYPES.get(name)
+                if alias is None:
                     continue
-            elif k == _FUNC_PROTO:
-                o = WO[tid]
+                piece.append(f"typedef {alias} {name}")
+            piece.append(";\n\n")
+            out.append("".join(piece))
+
+    def unmark(text: str) -> list[str]:
+        """Resolve the markers a marking child wrote for clashing names, in text order (the
+        order libbpf resolves names in), continuing this process's namespaces."""
+        parts = text.split("\x01")
+        res = [parts[0]]
+        add = res.append
+        for part in parts[1:]:
+            end = part.index("\x02")
+            op = part[0]
+            num = int(part[1:end])
+            if op == "T":
+                add(type_name(num))
+            elif op == "I":
+                add(ident_name(num))
+            elif op == "R":
+                ident_name(num)
+            else:  # "E": an enumerator (every writing of one counts)
+                nm = names[num]
+                dup = ident_names.get(nm, 0) + 1
+                ident_names[nm] = dup
+                add(nm if dup == 1 else f"{nm}___{dup}")
+            add(part[end + 1:])
+        return res
+
+    def child_render(events: Sequence[int], type_clash: frozenset[str],
+                     ident_clash: frozenset[str]) -> tuple[str, list[int], list[int]]:
+        """The helper's part: text with markers, the anonymous enums it wrote, and the name
+        offsets of the enumerators it wrote as first (unsuffixed) writings of their name."""
+        nonlocal marking, amb_type, amb_ident
+        marking, amb_type, amb_ident = True, type_clash, ident_clash
+        out: list[str] = []
+        render(events, out)
+        return "".join(out), list(anon_written), plain_enumerators
+
+    def take_child_text(reply: bytes | None) -> bool:
+        """Append the helper's part to ``out`` (False: unusable, the caller renders it)."""
+        if reply is None or len(reply) < 9 or reply[0] != 0:
+            return False
+        (nanon, nplain) = struct.unpack_from("=II", reply, 1)
+        pos = 9 + 4 * nanon
+        anon = array("I", reply[9:pos])
+        plain = array("I", reply[pos:pos + 4 * nplain])
+        # The helper wrote the unclashing enumerators of these anonymous enums as the first
+        # writings of their names: right only if this process wrote none of these enums.
+        if anon_written.intersection(anon):
+            return False
+        text = reply[pos + 4 * nplain:].decode("utf-8", "surrogateescape")
+        for name_off in plain:  # count those writings (their names occur nowhere else)
+            nm = names[name_off]
+            ident_names[nm] = ident_names.get(nm, 0) + 1
+        out.extend(unmark(text))
+        return True
+
+    # ------------------------------------------------------------------ planning
+    # A big full dump gets a helper process, forked here: while this process plans, it works
+    # out which names clash; then it writes the text of the second part of the plan (see
+    # _Helper).
+    helper: _Helper | None = None
+    if roots is None and jobs > 1 and (jobs_forced or n >= _PARALLEL_MIN_TYPES):
+        helper = _Helper.fork(tb, child_render)
+
+    try:
+        if roots is None:
+            # Every id in turn, as bpftool does. Ids of the kinds that only get marked are
+            # skipped here; order() accounts for them through ``top``. The common cases are
+            # unrolled: a pointer to something ordered or to a named struct/union (a weak link,
+            # nothing to order), a prototype whose parts are all ordered.
+            keep = K.translate(_VISIT_MASK)
+            for tid in compress(range(n), keep):
+                if ostate[tid] == _DONE:
+                    continue
+                k = K[tid]
+                if k == _PTR:
+                    target = W[WO[tid] + 2]
+                    kt = K[target]
+                    if ostate[target] == _DONE or ((kt == _STRUCT or kt == _UNION) and W[WO[target]]):
+                        ostate[tid] = _DONE
+                        continue
+                elif k == _FUNC_PROTO:
+                    o = WO[tid]
+                    # nearly always everything it mentions is ordered already: look at up to
+                    # three parameters without slicing
+                    vlen = W[o + 1] & 0xFFFF
+                    if (vlen < 4 and ostate[W[o + 2]] == _DONE
+                            and (vlen < 1 or ostate[W[o + 4]] == _DONE)
+                            and (vlen < 2 or ostate[W[o + 6]] == _DONE)
+                            and (vlen < 3 or ostate[W[o + 8]] == _DONE)):
+                        continue
+                    top = tid
+                    target = W[o + 2]
+                    if ostate[target] != _DONE:
+                        ret_ctx = target
+                        order(target, False)
+                        ret_ctx = -1
+                    for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
+                        if ostate[ptype] != _DONE:
+                            order(ptype, False)
+                    if queue:
+                        for q in queue:
+                            if estate[q] != _DONE:
+                                emit_type(q, 0)
+                        queue.clear()
+                    continue
                 top = tid
-                target = W[o + 2]
-                if ostate[target] != _DONE:
-                    order(target, False)
-                for ptype in W[o + 4:o + 3 + 2 * (W[o + 1] & 0xFFFF):2]:
-                    if ostate[ptype] != _DONE:
-                        order(ptype, False)
+                order(tid, False)
                 if queue:
                     for q in queue:
                         if estate[q] != _DONE:
                             emit_type(q, 0)
                     queue.clear()
-                continue
-            top = tid
-            order(tid, False)
-            if queue:
-                for q in queue:
-                    if estate[q] != _DONE:
-                        emit_type(q, 0)
-                queue.clear()
-    else:
-        for tid in roots:
-            if not 0 <= tid < n:
-                raise BTFError(f"BTF type id {tid} out of range (last id is {n - 1})")
-            top = 0
-            dump_type(tid)
+        else:
+            for tid in roots:
+                if not 0 <= tid < n:
+                    raise BTFError(f"BTF type id {tid} out of range (last id is {n - 1})")
+                top = 0
+                dump_type(tid)
+
+        if speculated:
+            # Enums taken as unreferenced that were referenced after all were queued wrongly,
+            # which only added their definition (emitting an anonymous enum does nothing
+            # else): drop it.
+            if referenced is not None:
+                hit = referenced.intersection(speculated)
+            else:
+                hit = spec_hits.union(_unordered_refs(tb).intersection(speculated))
+            drop = {t << 3 | _EV_ENUM for t in speculated if t in hit}
+            if drop:
+                plan = [e for e in plan if e not in drop]
+        out: list[str] = [HEADER]
+        if helper is None:
+            render(plan, out)
+        else:
+            mid = _split(tb, plan)
+            if mid < len(plan) and helper.send(array("Q", plan[mid:]).tobytes()):
+                render(plan[:mid], out)
+                if not take_child_text(helper.reply()):
+                    render(plan[mid:], out)
+            else:
+                render(plan, out)
+    finally:
+        if helper is not None:
+            helper.close()
     out.append(FOOTER)
     return out
 
 
+# ---------------------------------------------------------------------- two processes
+#: Below this many types a helper process costs more than it saves.
+_PARALLEL_MIN_TYPES = 20000
+#: The share of the work the parent keeps: it also pays for the fork, reading the child's
+#: text and resolving the child's markers.
+_PARENT_SHARE = 0.5
+
+
+def _auto_jobs() -> int:
+    """2 when a dump may fork a helper that will run beside it: fork exists, this process has
+    no other threads, it may run on more than one CPU, and one of them is idle enough (the
+    1-minute load average is below the CPU count less a half: on a busy machine the helper
+    would only take turns with the parent, and the split costs CPU time). ``PYBPF_DUMP_JOBS``
+    set to 1 or 2 decides instead."""
+    env = os.environ.get("PYBPF_DUMP_JOBS", "")
+    if env in ("1", "2"):
+        return int(env) if hasattr(os, "fork") else 1
+    if not hasattr(os, "fork"):
+        return 1
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 1
+    return 2 if load < cpus - 0.5 else 1
+
+
+def _clashing_names(tb: TypeTable) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The names that occur more than once in libbpf's two namespaces (struct/union/enum/int
+    names; typedef names and enumerators): only those can get a ``___N`` suffix, which depends
+    on everything written before. None when marking cannot be used (an int's name clashes: its
+    resolution decides whether a typedef is written; or names contain the marker bytes).
+
+    Bulk operations: name offsets gathered with ``itemgetter``, strings cut out of the string
+    section with ``map``, counted with ``Counter``.
+    """
+    strings = tb.strings
+    text = strings.text if isinstance(strings, _StringsType) else None
+    if text is None or "\x01" in text or "\x02" in text:
+        return None
+    W, WO, K, vlens = tb.words, tb.woff, tb.kinds, tb.vlens
+    ids = range(tb.count)
+
+    def name_offsets(mask: bytes) -> list[int]:
+        sel = list(compress(ids, K.translate(mask)))
+        return list(_gather(W, _gather(WO, sel)))
+
+    def cut(offsets: Iterable[int]) -> list[str]:
+        offs = list(offsets)
+        return list(map(text.__getitem__, map(slice, offs, map(text.index, repeat("\0"), offs))))
+
+    enums = list(compress(ids, K.translate(_ENUMS_MASK)))
+    # an empty ENUM keeps its name and does not count (ENUM64 does: libbpf's btf_is_enum)
+    counted_enums = [t for t in enums if vlens[t] or K[t] == _ENUM64]
+    int_names = cut(filter(None, name_offsets(_KIND_MASKS[_INT])))
+    type_names = Counter(int_names)
+    type_names.update(cut(filter(None, name_offsets(_MEMBERS_MASK))))
+    type_names.update(cut(filter(None, _gather(W, _gather(WO, counted_enums)))))
+    type_clash = frozenset(nm for nm, c in type_names.items() if c > 1)
+    if not type_clash.isdisjoint(int_names):
+        return None
+    ident_offs = list(filter(None, name_offsets(_KIND_MASKS[_TYPEDEF])))
+    for t in enums:
+        o = WO[t]
+        step = 2 if K[t] == _ENUM else 3
+        ident_offs += W[o + 3:o + 3 + step * vlens[t]:step]
+    idents = Counter(cut(ident_offs))
+    return type_clash, frozenset(nm for nm, c in idents.items() if c > 1)
+
+
+def _gather(seq: Any, positions: Sequence[int]) -> Sequence[int]:
+    """``[seq[p] for p in positions]`` with one C-level call."""
+    if len(positions) > 1:
+        return itemgetter(*positions)(seq)  # type: ignore[no-any-return]
+    return [seq[p] for p in positions]
+
+
+def _split(tb: TypeTable, plan: list[int]) -> int:
+    """Where the helper's part of ``plan`` starts: the parent keeps _PARENT_SHARE of the work,
+    an event weighing its members or enumerators (its vlen) plus two."""
+    vlens = tb.vlens
+    cum = list(accumulate(map(add, _gather(vlens, [e >> 3 for e in plan]), repeat(2))))
+    return min(bisect_left(cum, cum[-1] * _PARENT_SHARE) + 1, len(plan)) if cum else 0
+
+
+def _grow_pipe(fd: int, size: int = 1 << 20) -> None:
+    """Make a pipe's buffer ``size`` bytes when Linux allows (F_SETPIPE_SZ), else leave it."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
+    except (ImportError, OSError):
+        pass
+
+
+def _write_frame(fd: int, data: bytes) -> None:
+    view = memoryview(struct.pack("=Q", len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_frame(pipe: Any) -> bytes | None:
+    head = pipe.read(8)
+    if len(head) != 8:
+        return None
+    (size,) = struct.unpack("=Q", head)
+    data = pipe.read(size)
+    return data if len(data) == size else None
+
+
+class _Helper:
+    """A forked helper of one C dump, seen from the parent.
+
+    While the parent plans, the child (see :meth:`fork`) works out which names clash; once the
+    parent sent the second part of its plan on one pipe, it answers in one frame on the other:
+    a status byte (0: done, 1: declined), the anonymous enums it wrote, the enumerators it
+    wrote as first writings of their names, and the text of that part with markers for
+    clashing names. Whatever goes wrong on the child's side, the parent does the work.
+    """
+
+    def __init__(self, pid: int, to_child: int, from_child: int) -> None:
+        self.pid = pid
+        self.to_child = to_child
+        self.pipe = open(from_child, "rb")
+
+    @classmethod
+    def fork(cls, tb: TypeTable, child_render: Any) -> _Helper | None:
+        """Fork the helper; None if that is not possible (the dump then runs alone)."""
+        try:
+            down_r, down_w = os.pipe()
+        except OSError:
+            return None
+        try:
+            up_r, up_w = os.pipe()
+        except OSError:
+            os.close(down_r)
+            os.close(down_w)
+            return None
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (down_r, down_w, up_r, up_w):
+                os.close(fd)
+            return None
+        if pid == 0:
+            code = 1
+            try:
+                os.close(down_w)
+                os.close(up_r)
+                code = _helper_main(tb, child_render, down_r, up_w)
+            finally:
+                os._exit(code)
+        os.close(down_r)
+        os.close(up_w)
+        # room for the whole plan: the parent hands it over without waiting for the helper
+        _grow_pipe(down_w)
+        return cls(pid, down_w, up_r)
+
+    def send(self, plan_bytes: bytes) -> bool:
+        """Hand the helper its part of the plan (False if it is gone)."""
+        try:
+            _write_frame(self.to_child, plan_bytes)
+        except OSError:
+            return False
+        return True
+
+    def reply(self) -> bytes | None:
+        """The helper's answer to :meth:`send`, None if it failed."""
+        data = _read_frame(self.pipe)
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        return data if os.waitstatus_to_exitcode(status) == 0 else None
+
+    def close(self) -> None:
+        """Release the pipes and reap the helper (killing it if it still runs)."""
+        os.close(self.to_child)
+        self.pipe.close()
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _helper_main(tb: TypeTable, child_render: Any, down: int, up: int) -> int:
+    """The helper's side of :class:`_Helper`; returns its exit status."""
+    clashes = _clashing_names(tb)
+    with open(down, "rb") as pipe:
+        plan_bytes = _read_frame(pipe)
+    if plan_bytes is None:
+        return 1
+    if clashes is None:
+        _write_frame(up, b"\x01")  # declined: the parent writes the whole text
+        return 0
+    events = array("Q")
+    events.frombytes(plan_bytes)
+    text, anon, plain = child_render(events.tolist(), *clashes)
+    data = text.encode("utf-8", "surrogateescape")
+    _write_frame(up, b"".join((b"\x00", struct.pack("=II", len(anon), len(plain)), array("I", anon).tobytes(),
+                               array("I", plain).tobytes(), data)))
+    return 0
+
+
 #: 1 for the kinds a full dump visits at top level, 0 for void and _SKIP_KINDS.
 _VISIT_MASK = bytes(0 if (k == 0 or k in _SKIP_KINDS) else 1 for k in range(256))
+
+
+def _unordered_refs(tb: TypeTable) -> set[int]:
+    """The references a full dump's ordering does not follow (so libbpf's marks from them are
+    looked up here): the types of FUNC, VAR and DECL_TAG records, DATASEC entries, and array
+    index types."""
+    W, WO, K = tb.words, tb.woff, tb.kinds
+    ids = range(tb.count)
+    refs: set[int] = set()
+    sel = list(compress(ids, K.translate(_UNORDERED_SINGLE_MASK)))
+    refs.update(_gather(W, [p + 2 for p in _gather(WO, sel)]))
+    sel = list(compress(ids, K.translate(_KIND_MASKS[_ARRAY])))
+    refs.update(_gather(W, [p + 4 for p in _gather(WO, sel)]))
+    for i in compress(ids, K.translate(_KIND_MASKS[_DATASEC])):
+        o = WO[i]
+        refs.update(W[o + 3:o + 3 + 3 * (W[o + 1] & 0xFFFF):3])
+    return refs
 
 
 def _referenced_ids(tb: TypeTable) -> set[int]:
@@ -1029,4 +1515,6 @@ def _mask(kinds: Iterable[int]) -> bytes:
 _SINGLE_REF_MASK = _mask((_PTR, _TYPEDEF, _VOLATILE, _CONST, _RESTRICT, _FUNC, _VAR, _DECL_TAG,
                           _TYPE_TAG))
 _MEMBERS_MASK = _mask((_STRUCT, _UNION))
-_KIND_MASKS = {k: _mask((k,)) for k in (_ARRAY, _FUNC_PROTO, _DATASEC)}
+_ENUMS_MASK = _mask((_ENUM, _ENUM64))
+_UNORDERED_SINGLE_MASK = _mask((_FUNC, _VAR, _DECL_TAG))
+_KIND_MASKS = {k: _mask((k,)) for k in (_INT, _TYPEDEF, _ARRAY, _FUNC_PROTO, _DATASEC)}

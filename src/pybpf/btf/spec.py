@@ -78,6 +78,10 @@ _PER = [0] * 32
 for _k, (_fixed, _per) in _RECORD_WORDS.items():
     _FIXED[_k] = 3 + _fixed
     _PER[_k] = _per
+# The same by the top byte of the info word (kind flag, two unused bits, kind), so the scan
+# loop needs no masking.
+_FIXED_BY_TOP: list[int | None] = [_FIXED[b & 0x1F] for b in range(256)]
+_PER_BY_TOP: list[int] = [_PER[b & 0x1F] for b in range(256)]
 _KINDS: tuple[Kind, ...] = tuple(Kind(k) if k <= max(Kind) else Kind.UNKN for k in range(32))
 _SIZED_KINDS = frozenset({Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.DATASEC, Kind.FLOAT})
 _MODS = m.MODIFIER_KINDS
@@ -181,6 +185,7 @@ class BTF:
         self._ptr_size: int | None = None
         self._table: TypeTable | None = None
         self._table_columns: Any = None
+        self._scan_infos: array | None = None  # info word of each local type, from _scan
         self._all_decoded = False
 
     # ------------------------------------------------------------------ parsing
@@ -246,39 +251,55 @@ class BTF:
         return self._str_base_len + self._str_len
 
     def _scan(self) -> None:
-        """Record the start word of every type record, validating kinds and bounds."""
+        """Record the start word of every type record, validating kinds and bounds.
+
+        The loop does the least per record (vmlinux has ~130 000): record sizes come from
+        tables indexed by the info word's top byte (kind and kind flag), an unknown kind's
+        ``None`` stops it with a TypeError and a truncated header with an IndexError; the
+        messages are worked out afterwards.
+        """
         words = self._words
-        fixed_tab, per_tab = _FIXED, _PER
+        fixed_tab, per_tab = _FIXED_BY_TOP, _PER_BY_TOP
         woff = array("I")
         append = woff.append
+        infos = array("I")  # kept for the columnar view (TypeTable), which needs them all
+        append_info = infos.append
         w = 0
         end = len(words)
-        max_local = MAX_TYPE_ID - self.start_id + 1
-        n = 0
-        while w < end:
+        try:
+            while w < end:
+                info = words[w + 1]
+                top = info >> 24
+                append(w)
+                append_info(info)
+                w += fixed_tab[top] + per_tab[top] * (info & 0xFFFF)
+        except (TypeError, IndexError):
+            # w is the failing record's start (appended only if its info word was read)
+            n = len(woff) - (1 if woff and woff[-1] == w else 0)
             if w + 3 > end:
                 raise BTFError(
                     f"BTF type id {self.start_id + n} at offset {self._types_start + 4 * w}: "
                     "record header truncated"
-                )
-            info = words[w + 1]
-            kind = (info >> 24) & 0x1F
-            fixed = fixed_tab[kind]
-            if fixed is None:
-                raise BTFError(
-                    f"BTF type id {self.start_id + n} at offset {self._types_start + 4 * w}: unknown kind {kind}"
-                )
-            append(w)
-            n += 1
-            w += fixed + per_tab[kind] * (info & 0xFFFF)
-            if n > max_local:
-                raise BTFError(f"BTF has more than {MAX_TYPE_ID} types")
-        if w != end:
+                ) from None
+            kind = (words[w + 1] >> 24) & 0x1F
             raise BTFError(
-                f"BTF type id {self.start_id + n - 1} at offset {self._types_start + 4 * woff[-1]}: record "
-                f"runs {4 * (w - end)} bytes past the end of the type section"
+                f"BTF type id {self.start_id + n} at offset {self._types_start + 4 * w}: unknown kind {kind}"
+            ) from None
+        if w != end:
+            last = woff[-1]
+            if last + 3 > end:
+                raise BTFError(
+                    f"BTF type id {self.start_id + len(woff) - 1} at offset {self._types_start + 4 * last}: "
+                    "record header truncated"
+                )
+            raise BTFError(
+                f"BTF type id {self.start_id + len(woff) - 1} at offset {self._types_start + 4 * last}: "
+                f"record runs {4 * (w - end)} bytes past the end of the type section"
             )
+        if len(woff) > MAX_TYPE_ID - self.start_id + 1:
+            raise BTFError(f"BTF has more than {MAX_TYPE_ID} types")
         self._woff = woff
+        self._scan_infos = infos
 
     # ------------------------------------------------------------------ strings
     def string(self, offset: int) -> str:

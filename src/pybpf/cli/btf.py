@@ -217,9 +217,11 @@ def do_dump(ctx: Context, args: list[str]) -> int:
         # module BTF under /sys/kernel/btf is split BTF on top of vmlinux
         auto_base = not ctx.extra.get("base_btf") and path.startswith(SYSFS_PREFIX) and path != SYSFS_VMLINUX
         key = None
-        if dump_c and option_error is None and not ctx.json:
+        from pybpf.btf.cache import cache_disabled
+
+        if dump_c and option_error is None and not ctx.json and not cache_disabled():
             # A whole-BTF C dump depends only on the bytes: the output cache answers before
-            # anything is parsed (PYBPF_NO_CACHE=1 bypasses it).
+            # anything is parsed (PYBPF_NO_CACHE=1 bypasses it: no key is even computed).
             from pybpf.btf.dump_c import cache_key, cached_text
 
             base_raw = read_btf_bytes(SYSFS_VMLINUX) if auto_base else _base_raw(ctx)
