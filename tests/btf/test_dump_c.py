@@ -154,6 +154,21 @@ def test_vmlinux_roots_in_id_order_equal_the_full_dump():
     assert dump_c(btf, roots=range(1, len(btf))) == dump_c(btf)
 
 
+def test_library_call_never_forks(monkeypatch):
+    """dump_c() without ``jobs`` stays in the caller's process even for vmlinux (the helper
+    process is for the command line, which asks for it with jobs=0)."""
+    import os
+
+    def no_fork() -> int:
+        raise AssertionError("dump_c forked")
+
+    monkeypatch.setenv("PYBPF_DUMP_JOBS", "")
+    monkeypatch.setattr(os, "fork", no_fork)
+    with open(VMLINUX, "rb") as f:
+        text = dump_c(BTF.parse(f.read()))
+    assert text.startswith("#ifndef __VMLINUX_H__") and "struct task_struct {" in text
+
+
 def test_roots_dump_only_what_they_need(compile_bpf, require_tools, tmp_path):
     require_tools("llvm-objcopy-19")
     btf = BTF.parse(btf_section(compile_bpf("btf_c_decls.bpf.c"), tmp_path))

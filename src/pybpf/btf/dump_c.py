@@ -151,7 +151,7 @@ class _Cycle(Exception):
     """A cycle of by-value containment that no forward declaration can break."""
 
 
-def dump_c(btf: BTF, roots: Iterable[int] | None = None, *, jobs: int | None = None) -> str:
+def dump_c(btf: BTF, roots: Iterable[int] | None = None, *, jobs: int = 1) -> str:
     """The C header bpftool 7.1 prints for ``btf`` (``bpftool btf dump ... format c``).
 
     With ``roots``, only those type ids and what they need are dumped, in that order (what
@@ -170,12 +170,13 @@ def dump_c(btf: BTF, roots: Iterable[int] | None = None, *, jobs: int | None = N
 
     ``jobs``: with 2, a big dump (vmlinux) gets a forked helper process (it works out which
     names clash while this process plans, then writes the second part of the text; the
-    output is the same); with 1, this process does everything. ``None`` (the default) picks 2
-    when a CPU is there to spare (see :func:`_auto_jobs`; ``PYBPF_DUMP_JOBS=1|2`` decides). An
-    explicit 2 forks whatever the size (tests).
+    output is the same); with 1 (the default: a library call never forks behind its caller's
+    back), this process does everything; 0 picks 2 when a CPU is there to spare (see
+    :func:`_auto_jobs`; ``PYBPF_DUMP_JOBS=1|2`` decides), which is what the command line
+    asks for. An explicit 2 forks whatever the size (tests).
     """
-    forced = jobs is not None and jobs > 1
-    if jobs is None:
+    forced = jobs > 1
+    if jobs <= 0:
         jobs = _auto_jobs()
     # The dump makes ~10^5 small containers that all live to the end; cyclic GC passes over
     # them find nothing to free, so they are skipped for its duration.
@@ -233,19 +234,19 @@ def store_text(key: str, text: str) -> bytes:
     return data
 
 
-def dump_c_cached(btf: BTF, *, use_cache: bool = True) -> str:
+def dump_c_cached(btf: BTF, *, use_cache: bool = True, jobs: int = 1) -> str:
     """:func:`dump_c` of the whole of ``btf``, through the on-disk output cache.
 
     The C text of a BTF depends only on its bytes (and its base's), so it is stored once per
     content in pybpf's cache directory (:mod:`pybpf.btf.cache`: atomic writes, checksummed,
     damaged entries ignored and rewritten, a few entries kept) and read back by the next call
     for the same bytes (the next ``pybpf btf dump file /sys/kernel/btf/vmlinux format c``).
-    ``use_cache=False`` or ``PYBPF_NO_CACHE=1`` skips it.
+    ``use_cache=False`` or ``PYBPF_NO_CACHE=1`` skips it. ``jobs`` as for :func:`dump_c`.
     """
     from pybpf.btf.cache import cache_disabled
 
     if not use_cache or cache_disabled():
-        return dump_c(btf)
+        return dump_c(btf, jobs=jobs)
     chain = []
     b: BTF | None = btf
     while b is not None:
@@ -255,7 +256,7 @@ def dump_c_cached(btf: BTF, *, use_cache: bool = True) -> str:
     hit = cached_text(key)
     if hit is not None:
         return hit.decode("utf-8", "surrogateescape")
-    text = dump_c(btf)
+    text = dump_c(btf, jobs=jobs)
     store_text(key, text)
     return text
 

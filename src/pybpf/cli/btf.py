@@ -242,7 +242,7 @@ def do_dump(ctx: Context, args: list[str]) -> int:
         if key is not None:
             from pybpf.btf.dump_c import dump_c as _dump_c, store_text
 
-            _write_c(ctx, store_text(key, _dump_c(btf)))
+            _write_c(ctx, store_text(key, _dump_c(btf, jobs=0)))
             return 0
     elif option_error is not None:
         raise option_error
@@ -256,7 +256,7 @@ def do_dump(ctx: Context, args: list[str]) -> int:
             raise CLIError("JSON output for C-syntax dump is not supported")
         from pybpf.btf.dump_c import dump_c as _dump_c, dump_c_cached
 
-        text = _dump_c(btf, root_ids) if root_ids else dump_c_cached(btf)
+        text = _dump_c(btf, root_ids) if root_ids else dump_c_cached(btf, jobs=0)
         _write_c(ctx, text.encode("utf-8", "surrogateescape"))
         return 0
     from pybpf.btf.dump_raw import dump_json, dump_raw
