@@ -20,7 +20,9 @@ from typing import Any, Iterator
 from pybpf.errors import InvalidArgumentError
 
 __all__ = ["RecordBatch", "run_length", "copy_run", "writable_view", "walk_records", "walk_words",
-           "RecordFormats", "WALK_MAX_LENGTH"]
+           "RecordFormats", "WALK_MAX_LENGTH",
+           "PADDED_FORMATS", "bisect_fit", "walk_lengths",
+           "ring_offsets"]
 
 #: Records of up to this many bytes are walked in C by :func:`walk_records`.
 WALK_MAX_LENGTH = (1 << 16) - 1
@@ -92,6 +94,33 @@ def walk_words(words: memoryview) -> list[int]:
     return pos
 
 
+def walk_lengths(words: memoryview) -> list[int]:
+    """Like :func:`walk_words`, but returns the header words (the records' lengths) of the
+    consecutive plain records from the range's start, without their positions (the ``struct``
+    format built from the lengths knows the bytes they take: its ``size``).
+
+    How: the list of lengths is extended by a ``map`` reading the header word at each position
+    of an ``accumulate`` over the strides of the lengths already in the list, all in C. The walk
+    ends with IndexError: past the range (nothing appended), or at a header the stride table
+    does not cover (BUSY, DISCARD, longer than :data:`WALK_MAX_LENGTH`), which was appended
+    and is dropped here.
+    """
+    table = word_stride_table()
+    lens: list[int] = []
+    try:
+        lens.extend(map(getitem, repeat(words), accumulate(map(getitem, repeat(table), lens), initial=0)))
+    except IndexError:
+        if lens and lens[-1] > WALK_MAX_LENGTH:
+            lens.pop()
+    return lens
+
+
+def ring_offsets(lengths: list[int], start: int = 0) -> list[int]:
+    """Byte positions of consecutive records of ``lengths`` in a ring, the first at ``start``,
+    plus where the last ends (``len(lengths) + 1`` items)."""
+    return list(accumulate(map(getitem, repeat(stride_table()), lengths), initial=start))
+
+
 class RecordFormats(dict):  # type: ignore[type-arg]
     """``formats[length]``: the ``struct`` format of one ring record of ``length`` bytes
     (its header skipped, its bytes as one ``s`` field, its padding skipped); joined, the
@@ -105,6 +134,36 @@ class RecordFormats(dict):  # type: ignore[type-arg]
 
 #: Shared by every ring (formats only depend on the length).
 RECORD_FORMATS = RecordFormats()
+
+
+class PaddedFormats(dict):  # type: ignore[type-arg]
+    """``formats[length]``: the ``struct`` format of one ring record of ``length`` bytes
+    with its header skipped and its bytes *and padding* as one ``s`` field (the record as a
+    batch read lays it out: 8-byte aligned). Joined, they cut a walked stretch of ring into
+    records in one ``unpack_from`` call, and ``b"".join`` of the result is the batch's bytes."""
+
+    def __missing__(self, length: int) -> str:
+        fmt = self[length] = f"8x{(length + 7) & ~7}s"
+        return fmt
+
+
+#: Shared by every ring.
+PADDED_FORMATS = PaddedFormats()
+
+
+def bisect_fit(lengths: list[int], room: int, shrink: int) -> int:
+    """How many of the records of ``lengths`` (consecutive in a ring), at most, fit in ``room``
+    bytes when each takes its ring room less ``shrink`` bytes (8: header stripped; 0: kept).
+    Bisects over their positions (a few steps, not one per record)."""
+    pos = ring_offsets(lengths)
+    lo, hi = 0, len(lengths)
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if pos[mid] - shrink * mid <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def run_length(hdr: memoryview, idx: int, step: int, value: int, avail: int) -> int:
@@ -195,8 +254,10 @@ class RecordBatch:
     before each record), and :meth:`as_numpy` still views equally long records without a copy.
 
     Internally the records are segments: runs ``(offset, count, length, stride)`` of equally
-    long records, or ``(offsets, lengths)`` arrays for records of varying lengths; offsets and
-    lengths of the whole batch are built on demand.
+    long records, ``(offsets, lengths)`` arrays for records of varying lengths, or as a batch
+    read appends them, walked stretches ``(offset, shrink, lengths)`` (records back to back
+    from ``offset``, each taking its room in the ring less ``shrink`` bytes: 8 when headers
+    are stripped); offsets and lengths of the whole batch are built on demand.
     """
 
     __slots__ = ("buffer", "count", "nbytes", "_raw_runs", "_merged", "_raw_count", "_extra")
@@ -218,6 +279,12 @@ class RecordBatch:
         if merged is None or len(self._raw_runs) != self._raw_count:
             merged = []
             for run in self._raw_runs:
+                if len(run) == 3:
+                    base, shrink, lens = run
+                    offs = ring_offsets(lens)
+                    del offs[-1]
+                    run = (array("Q", [base + o - shrink * i for i, o in enumerate(offs)]),
+                           array("I", lens))
                 if merged and len(run) == 4 and len(merged[-1]) == 4:
                     o, c, ln, st = merged[-1]
                     if ln == run[2] and st == run[3] and o + c * st == run[0]:
