@@ -300,7 +300,7 @@ class Ring:
         mask = self._mask
         base = PAGE_SIZE
         flags, busy, length_mask = _FLAGS, BUSY_BIT, LENGTH_MASK
-        walk_max, walk_bytes = WALK_MAX_LENGTH, _WALK_BYTES
+        walk_max, walk_bytes, padded = WALK_MAX_LENGTH, _WALK_BYTES, _PADDED.__getitem__
         count = 0
         d = 0
         if headers:
@@ -410,12 +410,12 @@ class Ring:
                     if limit != -1 and k > limit - count:
                         k = limit - count
                         del lens[k:]
-                    cut = Struct("".join(map(getitem, repeat(_PADDED), lens)))
+                    cut = Struct("".join(map(padded, lens)))
                     need = cut.size - (k << 3)
                     if need > cap - d:
                         k = bisect_fit(lens, cap - d, 8)              # >= 1: checked above
                         del lens[k:]
-                        cut = Struct("".join(map(getitem, repeat(_PADDED), lens)))
+                        cut = Struct("".join(map(padded, lens)))
                         need = cut.size - (k << 3)
                     dst[d: d + need] = b"".join(cut.unpack_from(mm, off))
                     push((d, 8, lens))
