@@ -223,6 +223,17 @@ def test_mixed_sizes_wrapping_with_discards_and_long_records(producer, headers):
             assert [bytes(rec) for rec in batch] == want
             assert list(batch.lengths) == [len(p) for p in want]
             assert batch.count == len(want) and len(want) > 300
+            # the layout in out: packed, each record at the previous one's end rounded up to
+            # 8; with headers, the ring's bytes from the first record on (discarded ones too)
+            offsets, at = [], 0
+            for room, payload in producer.written[taken:taken_to]:
+                if payload is not None:
+                    offsets.append(at + 8 if headers else at)
+                    at += room if headers else room - 8
+                elif headers:
+                    at += room
+            assert list(batch.offsets) == offsets and batch.nbytes == at
+            assert [bytes(batch.buffer[o: o + len(p)]) for o, p in zip(offsets, want)] == want
             for room, _ in producer.written[taken:taken_to]:
                 straddled += (pos % RING) + room > RING
                 pos += room

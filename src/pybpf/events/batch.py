@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from array import array
 from itertools import accumulate, islice, repeat
-from operator import add, and_, getitem, rshift
+from operator import add, and_, getitem, rshift, sub
 from typing import Any, Iterator
 
 from pybpf.errors import InvalidArgumentError
@@ -294,10 +294,10 @@ class RecordBatch:
             for run in self._raw_runs:
                 if len(run) == 3:
                     base, shrink, lens = run
-                    offs = ring_offsets(lens)
-                    del offs[-1]
-                    run = (array("Q", [base + o - shrink * i for i, o in enumerate(offs)]),
-                           array("I", lens))
+                    offs = array("Q", accumulate(map(sub, map(getitem, repeat(stride_table()), lens),
+                                                     repeat(shrink)), initial=base))
+                    offs.pop()
+                    run = (offs, array("I", lens))
                 if merged and len(run) == 4 and len(merged[-1]) == 4:
                     o, c, ln, st = merged[-1]
                     if ln == run[2] and st == run[3] and o + c * st == run[0]:

@@ -51,8 +51,8 @@ from typing import Any, Callable, Iterable
 
 from pybpf.errors import BPFError, ClosedError, InvalidArgumentError, NoSpaceError
 from pybpf.events.batch import (PADDED_FORMATS as _PADDED, RECORD_FORMATS as _FORMATS,
-                                WALK_MAX_LENGTH, RecordBatch, bisect_fit, copy_run, ring_offsets,
-                                run_length, walk_lengths, walk_words, writable_view)
+                                WALK_MAX_LENGTH, RecordBatch, bisect_fit, copy_run, run_length,
+                                stride_table, walk_lengths, walk_words, writable_view)
 from pybpf.events.decode import RecordType, record_type
 from pybpf.sys.epoll import EPOLLIN, Epoll
 from pybpf.sys.mmaps import PAGE_SIZE, map_shared, unmap
@@ -301,6 +301,7 @@ class Ring:
         base = PAGE_SIZE
         flags, busy, length_mask = _FLAGS, BUSY_BIT, LENGTH_MASK
         walk_max, walk_bytes, padded = WALK_MAX_LENGTH, _WALK_BYTES, _PADDED.__getitem__
+        ring_room = stride_table().__getitem__
         count = 0
         d = 0
         if headers:
@@ -346,10 +347,10 @@ class Ring:
                         words.release()
                         if limit != -1 and len(lens) > limit - count:
                             del lens[limit - count:]
-                        took = ring_offsets(lens)[-1]
+                        took = sum(map(ring_room, lens))
                         if took > cap - rel:
                             del lens[bisect_fit(lens, cap - rel, 0):]     # keeps >= 1
-                            took = ring_offsets(lens)[-1]
+                            took = sum(map(ring_room, lens))
                         push((rel + HEADER_SIZE, 0, lens))
                         cons += took
                         count += len(lens)
