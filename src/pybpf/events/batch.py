@@ -6,8 +6,12 @@ length rounded up to 8, as in the ring). Runs of equally long records — the us
 C struct per ring — are located by comparing headers with strided ``memoryview`` comparisons
 and copied with a handful of strided slice assignments (one per 8-byte column of the record,
 or one per record when records are wider than the run is long): the work per record happens
-in C, not in the interpreter. Offsets and lengths are kept as runs and expanded only when asked
-for.
+in C, not in the interpreter. Records of varying lengths are walked a stretch of ring at a time
+(:func:`walk_lengths`: the chain of headers followed by C iterators feeding on their own
+output), and the stretch is cut into records, padding kept, by one ``struct`` format built for
+it (:data:`PADDED_FORMATS`; the format's size is the ring bytes the stretch takes), joined and
+copied at once. Offsets and lengths are kept as runs and stretches and expanded only when
+asked for.
 """
 
 from __future__ import annotations
@@ -19,12 +23,12 @@ from typing import Any, Iterator
 
 from pybpf.errors import InvalidArgumentError
 
-__all__ = ["RecordBatch", "run_length", "copy_run", "writable_view", "walk_records", "walk_words",
+__all__ = ["RecordBatch", "run_length", "copy_run", "writable_view", "walk_words",
            "RecordFormats", "WALK_MAX_LENGTH",
            "PADDED_FORMATS", "bisect_fit", "walk_lengths",
            "ring_offsets"]
 
-#: Records of up to this many bytes are walked in C by :func:`walk_records`.
+#: Records of up to this many bytes are walked in C by :func:`walk_words`/:func:`walk_lengths`.
 WALK_MAX_LENGTH = (1 << 16) - 1
 _STRIDES: list[array] = []
 _WORD_STRIDES: list[array] = []
@@ -36,29 +40,6 @@ def stride_table() -> array:
     if not _STRIDES:
         _STRIDES.append(array("I", map(and_, range(15, WALK_MAX_LENGTH + 16), repeat(~7 & 0xFFFFFFFF))))
     return _STRIDES[0]
-
-
-def walk_records(words: memoryview, limit: int) -> list[int]:
-    """Follow the chain of record headers in ``words`` (the u32 view of a range of a ring,
-    starting at a record header) without interpreter work per record.
-
-    Returns the byte positions of consecutive records, relative to the range's start: the
-    first is 0, and the last element is where the walk stopped: the end of the range, after
-    ``limit`` records, or at a header that is not a plain committed length up to
-    :data:`WALK_MAX_LENGTH` (BUSY, DISCARD, a longer record), which is left for the caller.
-
-    How: the list is extended by a ``map`` that reads from the list itself; each new position
-    is the previous one plus the stride looked up (in C) from the header word there. Reading
-    past the range or past the stride table raises IndexError, which ends the walk.
-    """
-    table = stride_table()
-    pos = [0]
-    strides = map(table.__getitem__, map(words.__getitem__, map(rshift, pos, repeat(2))))
-    try:
-        pos.extend(islice(map(add, pos, strides), limit))
-    except IndexError:
-        pass
-    return pos
 
 
 def word_stride_table() -> array:

@@ -38,7 +38,10 @@ Three ways to read:
   lengths have their headers walked in C (:func:`pybpf.events.batch.walk_words`) and are
   sliced by one ``struct`` format built for the chunk (one ``unpack_from`` call);
 * :meth:`Ring.read_batch` — many records copied into a caller's buffer in one pass, returned
-  as a :class:`~pybpf.events.batch.RecordBatch`;
+  as a :class:`~pybpf.events.batch.RecordBatch`: runs of equally long records by strided
+  slice copies, records of varying lengths a 64 KiB stretch of ring at a time (headers walked
+  in C by :func:`pybpf.events.batch.walk_lengths`, the stretch cut by one ``struct`` format,
+  joined, copied once);
 * :meth:`Ring.read_array` — a numpy structured array (needs numpy).
 """
 
