@@ -17,8 +17,8 @@ asked for.
 from __future__ import annotations
 
 from array import array
-from itertools import accumulate, islice, repeat
-from operator import add, and_, getitem, rshift, sub
+from itertools import accumulate, repeat
+from operator import and_, getitem, rshift, sub
 from typing import Any, Iterator
 
 from pybpf.errors import InvalidArgumentError
