@@ -395,7 +395,8 @@ def subjects(smoke: bool):
                         b_label="libbpf C ring buffer + ctypes callback"))
     items.append(Metric("ringbuf mixed sizes: batch API vs libbpf + Python callback", "ev/s",
                         _lazy(n, "ring_mixed_batch"), _lazy(n, "ring_mixed_libbpf_python"),
-                        what=mixed, b_label="libbpf C ring buffer + ctypes callback"))
+                        what=mixed + "; read_batch(out); budget: >= 5 M ev/s",
+                        b_label="libbpf C ring buffer + ctypes callback"))
     items.append(Metric("ringbuf mixed sizes: batch API, headers kept, vs libbpf + Python callback",
                         "ev/s", _lazy(n, "ring_mixed_batch_raw"), _lazy(n, "ring_mixed_libbpf_python"),
                         what=mixed + "; read_batch(out, headers=True)",

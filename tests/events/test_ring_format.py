@@ -254,3 +254,52 @@ def test_typed_record_too_short_mid_chunk(chunk):
         assert ring._cons_q[0] == end
     finally:
         ring.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 1 << 32), st.integers(0, (1 << 19) // 8 - 1), st.booleans(),
+       st.sampled_from([None, 1, 999, 2500]), st.sampled_from([1 << 20, 70_000, 9000]))
+def test_long_mixed_batch_matches_the_format(seed, start_slot, headers, max_records, cap):
+    """Thousands of records of mixed lengths (several walked stretches), discarded ones in
+    the middle, records longer than the header walk handles between short ones, a BUSY record
+    near the end, the whole straddling the end of the ring: one batch read takes exactly what
+    the format rules say, and the consumer position lands right after it."""
+    import random
+
+    from pybpf.events.batch import WALK_MAX_LENGTH
+
+    rng = random.Random(seed)
+    recs = [(rng.randrange(0, 120), "discard" if rng.random() < 0.05 else "ok")
+            for _ in range(3000)]
+    for _ in range(2):
+        recs.insert(rng.randrange(1, len(recs)), (rng.choice([WALK_MAX_LENGTH, WALK_MAX_LENGTH + 1,
+                                                               WALK_MAX_LENGTH + 60]), "ok"))
+    recs.insert(len(recs) - rng.randrange(1, 50), (rng.randrange(0, 100), "busy"))
+    size = 1 << 19
+    start = start_slot * 8
+    ring, expected, end = make_ring(recs, size, start=start)
+    ok_index = [i for i, (_, flag) in enumerate(recs) if flag == "ok"]
+    payload = dict(zip(ok_index, expected + [None] * len(ok_index)))
+    want, raises = expected_batch(recs, cap, max_records, headers)
+    try:
+        if raises:
+            with pytest.raises(NoSpaceError):
+                ring.read_batch(bytearray(cap), max_records=max_records, headers=headers)
+            return
+        batch = ring.read_batch(bytearray(cap), max_records=max_records, headers=headers)
+        assert batch.count == len(want)
+        assert [bytes(r) for r in batch] == [payload[i] for i in want]
+        assert list(batch.lengths) == [recs[i][0] for i in want]
+        assert batch.nbytes <= cap
+        if want:
+            # the position right after the last record taken, or past the discarded records
+            # after it up to the next record that did not fit, the BUSY one or max_records
+            ends = record_ends(recs, start)
+            pos = ring._cons_q[0]
+            assert pos >= ends[want[-1]]
+            assert all(flag == "discard" for _, flag in
+                       (recs[i] for i in range(want[-1] + 1, len(recs)) if ends[i] <= pos))
+        if max_records is None and cap >= 1 << 20:
+            assert ring._cons_q[0] == end
+    finally:
+        ring.close()

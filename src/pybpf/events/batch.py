@@ -6,23 +6,29 @@ length rounded up to 8, as in the ring). Runs of equally long records — the us
 C struct per ring — are located by comparing headers with strided ``memoryview`` comparisons
 and copied with a handful of strided slice assignments (one per 8-byte column of the record,
 or one per record when records are wider than the run is long): the work per record happens
-in C, not in the interpreter. Offsets and lengths are kept as runs and expanded only when asked
-for.
+in C, not in the interpreter. Records of varying lengths are walked a stretch of ring at a time
+(:func:`walk_lengths`: the chain of headers followed by C iterators feeding on their own
+output), and the stretch is cut into records, padding kept, by one ``struct`` format built for
+it (:data:`PADDED_FORMATS`; the format's size is the ring bytes the stretch takes), joined and
+copied at once. Offsets and lengths are kept as runs and stretches and expanded only when
+asked for.
 """
 
 from __future__ import annotations
 
 from array import array
-from itertools import accumulate, islice, repeat
-from operator import add, and_, getitem, rshift
+from itertools import accumulate, repeat
+from operator import and_, getitem, rshift, sub
 from typing import Any, Iterator
 
 from pybpf.errors import InvalidArgumentError
 
-__all__ = ["RecordBatch", "run_length", "copy_run", "writable_view", "walk_records", "walk_words",
-           "RecordFormats", "WALK_MAX_LENGTH"]
+__all__ = ["RecordBatch", "run_length", "copy_run", "writable_view", "walk_words",
+           "RecordFormats", "WALK_MAX_LENGTH",
+           "PADDED_FORMATS", "bisect_fit", "walk_lengths",
+           "ring_offsets"]
 
-#: Records of up to this many bytes are walked in C by :func:`walk_records`.
+#: Records of up to this many bytes are walked in C by :func:`walk_words`/:func:`walk_lengths`.
 WALK_MAX_LENGTH = (1 << 16) - 1
 _STRIDES: list[array] = []
 _WORD_STRIDES: list[array] = []
@@ -34,29 +40,6 @@ def stride_table() -> array:
     if not _STRIDES:
         _STRIDES.append(array("I", map(and_, range(15, WALK_MAX_LENGTH + 16), repeat(~7 & 0xFFFFFFFF))))
     return _STRIDES[0]
-
-
-def walk_records(words: memoryview, limit: int) -> list[int]:
-    """Follow the chain of record headers in ``words`` (the u32 view of a range of a ring,
-    starting at a record header) without interpreter work per record.
-
-    Returns the byte positions of consecutive records, relative to the range's start: the
-    first is 0, and the last element is where the walk stopped: the end of the range, after
-    ``limit`` records, or at a header that is not a plain committed length up to
-    :data:`WALK_MAX_LENGTH` (BUSY, DISCARD, a longer record), which is left for the caller.
-
-    How: the list is extended by a ``map`` that reads from the list itself; each new position
-    is the previous one plus the stride looked up (in C) from the header word there. Reading
-    past the range or past the stride table raises IndexError, which ends the walk.
-    """
-    table = stride_table()
-    pos = [0]
-    strides = map(table.__getitem__, map(words.__getitem__, map(rshift, pos, repeat(2))))
-    try:
-        pos.extend(islice(map(add, pos, strides), limit))
-    except IndexError:
-        pass
-    return pos
 
 
 def word_stride_table() -> array:
@@ -92,6 +75,46 @@ def walk_words(words: memoryview) -> list[int]:
     return pos
 
 
+_WORD_STRIDE_LIST: list[list[int]] = []
+
+
+def word_stride_list() -> list[int]:
+    """:func:`word_stride_table` as a list (indexing a list needs no new int object per
+    item: the walk of :func:`walk_lengths` is ~15% faster); equal values share one object,
+    so it takes ~1 MB, built on the first use."""
+    if not _WORD_STRIDE_LIST:
+        shared: dict[int, int] = {}
+        _WORD_STRIDE_LIST.append(list(map(shared.setdefault, word_stride_table(), word_stride_table())))
+    return _WORD_STRIDE_LIST[0]
+
+
+def walk_lengths(words: memoryview) -> list[int]:
+    """Like :func:`walk_words`, but returns the header words (the records' lengths) of the
+    consecutive plain records from the range's start, without their positions (the ``struct``
+    format built from the lengths knows the bytes they take: its ``size``).
+
+    How: the list of lengths is extended by a ``map`` reading the header word at each position
+    of an ``accumulate`` over the strides of the lengths already in the list, all in C. The walk
+    ends with IndexError: past the range (nothing appended), or at a header the stride table
+    does not cover (BUSY, DISCARD, longer than :data:`WALK_MAX_LENGTH`), which was appended
+    and is dropped here.
+    """
+    stride = word_stride_list().__getitem__
+    lens: list[int] = []
+    try:
+        lens.extend(map(getitem, repeat(words), accumulate(map(stride, lens), initial=0)))
+    except IndexError:
+        if lens and lens[-1] > WALK_MAX_LENGTH:
+            lens.pop()
+    return lens
+
+
+def ring_offsets(lengths: list[int], start: int = 0) -> list[int]:
+    """Byte positions of consecutive records of ``lengths`` in a ring, the first at ``start``,
+    plus where the last ends (``len(lengths) + 1`` items)."""
+    return list(accumulate(map(getitem, repeat(stride_table()), lengths), initial=start))
+
+
 class RecordFormats(dict):  # type: ignore[type-arg]
     """``formats[length]``: the ``struct`` format of one ring record of ``length`` bytes
     (its header skipped, its bytes as one ``s`` field, its padding skipped); joined, the
@@ -105,6 +128,36 @@ class RecordFormats(dict):  # type: ignore[type-arg]
 
 #: Shared by every ring (formats only depend on the length).
 RECORD_FORMATS = RecordFormats()
+
+
+class PaddedFormats(dict):  # type: ignore[type-arg]
+    """``formats[length]``: the ``struct`` format of one ring record of ``length`` bytes
+    with its header skipped and its bytes *and padding* as one ``s`` field (the record as a
+    batch read lays it out: 8-byte aligned). Joined, they cut a walked stretch of ring into
+    records in one ``unpack_from`` call, and ``b"".join`` of the result is the batch's bytes."""
+
+    def __missing__(self, length: int) -> str:
+        fmt = self[length] = f"8x{(length + 7) & ~7}s"
+        return fmt
+
+
+#: Shared by every ring.
+PADDED_FORMATS = PaddedFormats()
+
+
+def bisect_fit(lengths: list[int], room: int, shrink: int) -> int:
+    """How many of the records of ``lengths`` (consecutive in a ring), at most, fit in ``room``
+    bytes when each takes its ring room less ``shrink`` bytes (8: header stripped; 0: kept).
+    Bisects over their positions (a few steps, not one per record)."""
+    pos = ring_offsets(lengths)
+    lo, hi = 0, len(lengths)
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if pos[mid] - shrink * mid <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def run_length(hdr: memoryview, idx: int, step: int, value: int, avail: int) -> int:
@@ -195,8 +248,10 @@ class RecordBatch:
     before each record), and :meth:`as_numpy` still views equally long records without a copy.
 
     Internally the records are segments: runs ``(offset, count, length, stride)`` of equally
-    long records, or ``(offsets, lengths)`` arrays for records of varying lengths; offsets and
-    lengths of the whole batch are built on demand.
+    long records, ``(offsets, lengths)`` arrays for records of varying lengths, or as a batch
+    read appends them, walked stretches ``(offset, shrink, lengths)`` (records back to back
+    from ``offset``, each taking its room in the ring less ``shrink`` bytes: 8 when headers
+    are stripped); offsets and lengths of the whole batch are built on demand.
     """
 
     __slots__ = ("buffer", "count", "nbytes", "_raw_runs", "_merged", "_raw_count", "_extra")
@@ -218,6 +273,12 @@ class RecordBatch:
         if merged is None or len(self._raw_runs) != self._raw_count:
             merged = []
             for run in self._raw_runs:
+                if len(run) == 3:
+                    base, shrink, lens = run
+                    offs = array("Q", accumulate(map(sub, map(getitem, repeat(stride_table()), lens),
+                                                     repeat(shrink)), initial=base))
+                    offs.pop()
+                    run = (offs, array("I", lens))
                 if merged and len(run) == 4 and len(merged[-1]) == 4:
                     o, c, ln, st = merged[-1]
                     if ln == run[2] and st == run[3] and o + c * st == run[0]:

@@ -38,22 +38,24 @@ Three ways to read:
   lengths have their headers walked in C (:func:`pybpf.events.batch.walk_words`) and are
   sliced by one ``struct`` format built for the chunk (one ``unpack_from`` call);
 * :meth:`Ring.read_batch` — many records copied into a caller's buffer in one pass, returned
-  as a :class:`~pybpf.events.batch.RecordBatch`;
+  as a :class:`~pybpf.events.batch.RecordBatch`: runs of equally long records by strided
+  slice copies, records of varying lengths a 64 KiB stretch of ring at a time (headers walked
+  in C by :func:`pybpf.events.batch.walk_lengths`, the stretch cut by one ``struct`` format,
+  joined, copied once);
 * :meth:`Ring.read_array` — a numpy structured array (needs numpy).
 """
 
 from __future__ import annotations
 
-from array import array
-from bisect import bisect_right
-from itertools import accumulate, islice, repeat
-from operator import add, getitem, itemgetter, length_hint, rshift, sub
+from itertools import repeat
+from operator import getitem, length_hint
 from struct import Struct
 from typing import Any, Callable, Iterable
 
 from pybpf.errors import BPFError, ClosedError, InvalidArgumentError, NoSpaceError
-from pybpf.events.batch import (RECORD_FORMATS as _FORMATS, WALK_MAX_LENGTH, RecordBatch, copy_run,
-                                run_length, walk_records, walk_words, writable_view)
+from pybpf.events.batch import (PADDED_FORMATS as _PADDED, RECORD_FORMATS as _FORMATS,
+                                WALK_MAX_LENGTH, RecordBatch, bisect_fit, copy_run, run_length,
+                                stride_table, walk_lengths, walk_words, writable_view)
 from pybpf.events.decode import RecordType, record_type
 from pybpf.sys.epoll import EPOLLIN, Epoll
 from pybpf.sys.mmaps import PAGE_SIZE, map_shared, unmap
@@ -67,16 +69,12 @@ HEADER_SIZE = 8
 _FLAGS = BUSY_BIT | DISCARD_BIT
 # Runs at least this long go through the C-level path (its setup costs ~ a few records).
 _RUN_MIN = 4
-# Records of varying lengths are walked in C this many at a time (then runs are looked for).
-_WALK_CHUNK = 1024
+# Batch reads walk records of varying lengths this many bytes of ring at a time (then look
+# for a run again): big enough to spread the per-stretch setup, small enough to stay in cache.
+_WALK_BYTES = 64 << 10
 #: Callbacks: bytes of records handed over between two publications of the consumer position
 #: (at most an eighth of the ring; see the module docstring).
 CHUNK_BYTES = 16 << 10
-_FIRST = itemgetter(0)
-_ZEROS = repeat(0)          # endless: the index of the consumer position in its u64 view
-_ONES: Any = repeat(1)      # endless: SEEK_CUR
-_TWOS = repeat(2)
-_EIGHTS = repeat(8)
 
 Callback = Callable[[Any], Any]
 
@@ -296,7 +294,7 @@ class Ring:
         dst = writable_view(out, self.what)
         dst_q = dst[: len(dst) & ~7].cast("Q")
         src_q = prod_q
-        batch = RecordBatch(dst)
+        batch = RecordBatch(dst, HEADER_SIZE if headers else 0)
         if max_records is not None and max_records < 0:
             raise InvalidArgumentError(f"{self.what}: max_records must be >= 0")
         limit = -1 if max_records is None else max_records
@@ -305,6 +303,8 @@ class Ring:
         mask = self._mask
         base = PAGE_SIZE
         flags, busy, length_mask = _FLAGS, BUSY_BIT, LENGTH_MASK
+        walk_max, walk_bytes, padded = WALK_MAX_LENGTH, _WALK_BYTES, _PADDED.__getitem__
+        ring_room = stride_table().__getitem__
         count = 0
         d = 0
         if headers:
@@ -342,21 +342,22 @@ class Ring:
                         cons += k * stride
                         count += k
                         continue
-                    if prod - cons >= 4 * stride:
-                        # records of varying lengths: headers walked in C
-                        words = hdr[off >> 2: (off + (prod - cons)) >> 2]
-                        pos = walk_records(words, _WALK_CHUNK if limit == -1 else
-                                           min(_WALK_CHUNK, limit - count))
-                        k = min(len(pos) - 1, bisect_right(pos, cap - rel) - 1)
-                        if k >= 2:
-                            recs = pos[:k]
-                            push((array("Q", map(add, recs, repeat(rel + HEADER_SIZE))),
-                                 array("I", map(words.__getitem__, map(rshift, recs, _TWOS)))))
-                            words.release()
-                            cons += pos[k]
-                            count += k
-                            continue
+                    if ln <= walk_max and prod - cons >= 2 * stride:
+                        # records of varying lengths: headers walked in C, a stretch at a time
+                        w0 = off >> 2
+                        words = hdr[w0: w0 + (min(prod - cons, walk_bytes) >> 2)]
+                        lens = walk_lengths(words)
                         words.release()
+                        if limit != -1 and len(lens) > limit - count:
+                            del lens[limit - count:]
+                        took = sum(map(ring_room, lens))
+                        if took > cap - rel:
+                            del lens[bisect_fit(lens, cap - rel, 0):]     # keeps >= 1
+                            took = sum(map(ring_room, lens))
+                        push((rel + HEADER_SIZE, 0, lens))
+                        cons += took
+                        count += len(lens)
+                        continue
                     push((rel + HEADER_SIZE, 1, ln, stride))
                     cons += stride
                     count += 1
@@ -401,30 +402,31 @@ class Ring:
                     cons += k * stride
                     count += k
                     continue
-                if prod - cons >= 4 * stride:
-                    # records of varying lengths: headers walked in C, records (with their
-                    # padding) read in sequence and joined, then copied at once
-                    words = hdr[off >> 2: (off + (prod - cons)) >> 2]
-                    pos = walk_records(words, _WALK_CHUNK if limit == -1 else
-                                       min(_WALK_CHUNK, limit - count))
-                    n = len(pos) - 1
-                    padded = list(map(sub, map(sub, islice(pos, 1, None), pos), _EIGHTS))
-                    starts = list(accumulate(padded, initial=d))
-                    k = min(n, bisect_right(starts, cap) - 1)
-                    if k >= 2:
-                        recs = pos[:k]
-                        lens = array("I", map(words.__getitem__, map(rshift, recs, _TWOS)))
-                        words.release()
-                        mm.seek(off + HEADER_SIZE)
-                        blob = b"".join(map(_FIRST, zip(map(mm.read, padded[:k]),
-                                                        map(mm.seek, _EIGHTS, _ONES))))
-                        dst[d: d + len(blob)] = blob
-                        push((array("Q", starts[:k]), lens))
-                        d += len(blob)
-                        cons += pos[k]
-                        count += k
-                        continue
+                if ln <= walk_max and prod - cons >= 2 * stride:
+                    # records of varying lengths: headers walked in C a stretch at a time,
+                    # the stretch cut into records (padding kept) by one struct format
+                    # (whose size is the ring bytes they take), joined and copied at once
+                    w0 = off >> 2
+                    words = hdr[w0: w0 + (min(prod - cons, walk_bytes) >> 2)]
+                    lens = walk_lengths(words)
                     words.release()
+                    k = len(lens)
+                    if limit != -1 and k > limit - count:
+                        k = limit - count
+                        del lens[k:]
+                    cut = Struct("".join(map(padded, lens)))
+                    need = cut.size - (k << 3)
+                    if need > cap - d:
+                        k = bisect_fit(lens, cap - d, 8)              # >= 1: checked above
+                        del lens[k:]
+                        cut = Struct("".join(map(padded, lens)))
+                        need = cut.size - (k << 3)
+                    dst[d: d + need] = b"".join(cut.unpack_from(mm, off))
+                    push((d, 8, lens))
+                    d += need
+                    cons += cut.size
+                    count += k
+                    continue
                 o = off + HEADER_SIZE
                 dst[d: d + ln] = data[o: o + ln]
                 push((d, 1, ln, step))
