@@ -54,9 +54,9 @@ def count_dumps(monkeypatch) -> list[int]:
     calls = [0]
     real = dump_c_mod.dump_c
 
-    def counting(btf, roots=None):
+    def counting(btf, roots=None, *, jobs=1):
         calls[0] += 1
-        return real(btf, roots)
+        return real(btf, roots, jobs=jobs)
 
     monkeypatch.setattr(dump_c_mod, "dump_c", counting)
     return calls
