@@ -9,7 +9,9 @@ object: its CO-RE candidates and attach targets) answers them faster straight fr
    string: a name offset may point there);
 2. the type records naming one of those offsets are found with ``find`` over the type section
    for the offset's four bytes, keeping only hits at a record's first word (the record start
-   words are sorted, so a binary search tells).
+   words are sorted, so a binary search tells); when an offset's bytes turn up too often
+   elsewhere in the records (small offsets are common values), the name-offset column of all
+   records is built once (~25 ms for vmlinux) and searched instead.
 
 Both steps run in C over a few MB; a lookup takes well under a millisecond. Only for base
 BTF in host byte order (the kernel's own BTF); the results equal the name index's.
@@ -18,6 +20,8 @@ BTF in host byte order (the kernel's own BTF); the results equal the name index'
 from __future__ import annotations
 
 import struct
+import weakref
+from array import array
 from bisect import bisect_left
 from typing import Any
 
@@ -46,29 +50,66 @@ def _string_offsets(btf: Any, needle: bytes) -> list[int]:
     return out
 
 
+#: Stray hits (the offset's bytes inside a record, not as its name) tolerated in one lookup
+#: before the name-offset column is built for this BTF (small offsets such as ``long``'s are
+#: common values in the type section).
+_MAX_STRAY = 32
+# BTF -> bytes of its name-offset column (one u32 per type, in id order)
+_COLUMNS: "weakref.WeakKeyDictionary[Any, bytes]" = weakref.WeakKeyDictionary()
+
+
+def _column(btf: Any) -> bytes:
+    col = _COLUMNS.get(btf)
+    if col is None:
+        words = btf._words
+        col = array("I", map(words.__getitem__, btf._woff)).tobytes()
+        _COLUMNS[btf] = col
+    return col
+
+
+def _ids_in_column(btf: Any, col: bytes, needle: bytes) -> list[int]:
+    first = btf.start_id
+    out = []
+    p = col.find(needle)
+    while p != -1:
+        if p & 3:
+            p = col.find(needle, p + 1)
+            continue
+        out.append(first + (p >> 2))
+        p = col.find(needle, p + 4)
+    return out
+
+
 def ids_with_name_offset(btf: Any, offset: int) -> list[int]:
     """Ids of the types whose name is the string at ``offset``, ascending."""
     if offset <= 0:
         return []
+    needle = _U32.pack(offset)
+    col = _COLUMNS.get(btf)
+    if col is not None:
+        return _ids_in_column(btf, col, needle)
     data = btf._data
     start = btf._types_start
     end = btf._types_end
     woff = btf._woff
     n = len(woff)
     first = btf.start_id
-    needle = _U32.pack(offset)
     out = []
+    stray = 0
     p = data.find(needle, start, end)
     while p != -1:
         rel = p - start
-        if rel & 3:
-            p = data.find(needle, p + 1, end)
-            continue
-        w = rel >> 2
-        i = bisect_left(woff, w)
-        if i < n and woff[i] == w:
-            out.append(first + i)
-        p = data.find(needle, p + 4, end)
+        if not rel & 3:
+            w = rel >> 2
+            i = bisect_left(woff, w)
+            if i < n and woff[i] == w:
+                out.append(first + i)
+                p = data.find(needle, p + 4, end)
+                continue
+        stray += 1
+        if stray > _MAX_STRAY:
+            return _ids_in_column(btf, _column(btf), needle)
+        p = data.find(needle, p + 1, end)
     return out
 
 
