@@ -64,17 +64,21 @@ def _searched(data: bytes) -> BTF:
     return btf
 
 
-def test_find_equals_the_name_index_on_vmlinux(vmlinux_bytes):
+@pytest.mark.parametrize("max_stray", [0, 1 << 30], ids=["column", "direct"])
+def test_find_equals_the_name_index_on_vmlinux(vmlinux_bytes, monkeypatch, max_stray):
+    monkeypatch.setattr(name_search, "_MAX_STRAY", max_stray)
     reference = BTF.parse(vmlinux_bytes)
     index = reference.name_index
     searched = _searched(vmlinux_bytes)
-    names = random.Random(3).sample(sorted(index), 2000) + ["task_struct", "int", "pid", "no_such_type_name"]
+    names = random.Random(3).sample(sorted(index), 1000) + ["task_struct", "int", "pid", "long int",
+                                                            "no_such_type_name"]
     for name in names:
         assert searched.find(name) == reference.find(name), name
     for kind in (Kind.STRUCT, Kind.FUNC, Kind.TYPEDEF, Kind.ENUM):
         assert searched.find("task_struct", kind) == reference.find("task_struct", kind)
     # lookups never built an index
     assert searched._name_order is None and searched._name_index is None
+    assert (searched in name_search._COLUMNS) == (max_stray == 0)
     assert searched.find("") == reference.find("")
 
 
