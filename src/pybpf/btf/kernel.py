@@ -36,6 +36,7 @@ __all__ = [
     "module_names",
     "open_btf_file",
     "clear_kernel_btf",
+    "defer_cache_writes",
 ]
 
 SYSFS_BTF_DIR = "/sys/kernel/btf"
@@ -43,6 +44,44 @@ VMLINUX_PATH = SYSFS_BTF_DIR + "/vmlinux"
 
 _lock = _thread.allocate_lock()
 _loaded: dict[str, BTF] = {}
+_defer_writes = False
+
+
+def defer_cache_writes(enabled: bool = True) -> None:
+    """Make a cache miss cheap for this process (for short-lived front ends such as the tools).
+
+    When on, a BTF that is not in the on-disk index cache is returned as soon as its records
+    are scanned: its names are looked up by searching its bytes (:mod:`pybpf.btf.name_search`)
+    until something asks for the whole name index, and the cache entry is computed and written
+    by a detached background process (at lower priority, atomically: temporary file, then
+    rename), so the next process starts warm. Off by default: the entry is written before
+    :func:`kernel_btf` returns.
+    """
+    global _defer_writes
+    _defer_writes = enabled
+
+
+class _SearchedBTF(BTF):
+    """A base BTF answering name lookups from its bytes until a name index is built or set."""
+
+    def _find_local(self, name: str) -> list[int]:
+        if self._name_index is None and self._name_order is None and name:
+            from pybpf.btf.name_search import ids_named
+
+            return ids_named(self, name)
+        return super()._find_local(name)
+
+    def ids_by_name_prefix(self, prefix: bytes) -> list[tuple[int, bytes]] | None:
+        """``(type id, name)`` of the types whose name starts with ``prefix`` (ids ascending
+        per name), found without a name index; None once an index exists (use it instead)."""
+        if self._name_index is not None or self._name_order is not None or not prefix:
+            return None
+        from pybpf.btf.name_search import ids_with_name_offset, names_with_prefix
+
+        out = []
+        for off, name in names_with_prefix(self, prefix):
+            out.extend((tid, name) for tid in ids_with_name_offset(self, off))
+        return out
 
 
 def _read(path: str) -> Any:
@@ -109,12 +148,62 @@ def parse_with_cache(data: Any, directory: str | None = None) -> BTF:
         btf = _from_entry(data, entry)
         if btf is not None:
             return btf
-    btf = BTF.parse(data)
+    if _defer_writes:
+        from pybpf.btf import name_search
+
+        btf = _SearchedBTF.parse(data)
+        if name_search.usable(btf):
+            _store_in_background(btf, data, key, directory)
+            return btf
+    else:
+        btf = BTF.parse(data)
     order = btf.build_name_order()
     btf.set_name_order(order)
     entry = _make_entry(btf, order)
     _cache.store_entry(data, key, entry, directory)
     return btf
+
+
+def _store_in_background(btf: BTF, data: Any, key: str, directory: str | None) -> None:
+    """Compute and store ``btf``'s cache entry in a detached grandchild process (nothing when
+    there is no cache directory or no process can be forked: the next process tries again).
+
+    The grandchild closes every inherited descriptor first (it must not keep BPF objects, the
+    caller's pipes or terminal open), ignores SIGINT (a Ctrl-C meant for the tool), lowers its
+    priority and leaves with ``os._exit``; the entry is written atomically by
+    :func:`pybpf.btf.cache.store_entry`. The intermediate child is reaped here at once.
+    """
+    directory = directory if directory is not None else _cache.cache_dir()
+    if directory is None:
+        return
+    try:
+        pid = os.fork()
+    except OSError:
+        return
+    if pid == 0:  # child: fork the worker and leave, so that init adopts it
+        code = 0
+        try:
+            if os.fork() == 0:
+                code = 1
+                try:
+                    import signal
+
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    os.closerange(0, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1024)
+                    os.nice(10)
+                    order = btf.build_name_order()
+                    _cache.store_entry(data, key, _make_entry(btf, order), directory)
+                    code = 0
+                finally:
+                    os._exit(code)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
 
 
 def _from_entry(data: Any, entry: _cache.IndexEntry) -> BTF | None:

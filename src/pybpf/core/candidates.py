@@ -128,8 +128,20 @@ def _essential_ids(btf: BTF, ess: str) -> list[int]:
     ``ess___flavor`` variants. Building the full name dictionary instead would cost a third
     of a second for vmlinux, in every process.
     """
-    order = btf.name_order
     target = ess.encode("utf-8", "surrogateescape")
+    by_prefix = getattr(btf, "ids_by_name_prefix", None)
+    found = by_prefix(target) if by_prefix is not None else None
+    if found is not None:
+        # No name index yet (a kernel BTF just parsed, see pybpf.btf.kernel.defer_cache_writes):
+        # the names starting with ``ess``, searched in the bytes, with the same filter.
+        out = []
+        for tid, raw in found:
+            name = raw.decode("utf-8", "surrogateescape")
+            if name == ess or essential_name(name) == ess:
+                out.append(tid)
+        out.sort()
+        return out
+    order = btf.name_order
     name_of = btf.name_of
 
     def key(tid: int) -> bytes:

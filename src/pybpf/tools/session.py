@@ -124,6 +124,11 @@ class Session:
              make_handler: Callable[[float], Callable[[bytes], "bytes | None"]],
              prepare: Callable[[Any], None] | None, duration: float | None, page_count: int) -> int:
         from pybpf import ObjectSpec, PerfBuffer
+        from pybpf.btf.kernel import defer_cache_writes
+
+        # On a cold kernel-BTF cache, attach first: look names up in the BTF's bytes and let a
+        # background process write the index cache for the next run.
+        defer_cache_writes()
 
         path = object_path(self.name)
         try:
