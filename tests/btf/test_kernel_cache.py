@@ -19,16 +19,6 @@ from .helpers import VMLINUX
 
 
 @pytest.fixture
-def vmlinux_bytes():
-    if not os.path.exists(VMLINUX):
-        from ..conftest import skip_or_fail
-
-        skip_or_fail("kernel has no BTF (/sys/kernel/btf/vmlinux missing)")
-    with open(VMLINUX, "rb") as f:
-        return f.read()
-
-
-@pytest.fixture
 def cache_home(tmp_path, monkeypatch):
     """A private XDG cache dir; the process-wide kernel BTF memo is reset around the test."""
     home = tmp_path / "xdg"

@@ -18,18 +18,6 @@ from pybpf.btf import kernel, name_search
 from pybpf.btf.builder import BTFBuilder
 from pybpf.core.candidates import _essential_ids, essential_name
 
-from .helpers import VMLINUX
-
-
-@pytest.fixture
-def vmlinux_bytes():
-    if not os.path.exists(VMLINUX):
-        from ..conftest import skip_or_fail
-
-        skip_or_fail("kernel has no BTF (/sys/kernel/btf/vmlinux missing)")
-    with open(VMLINUX, "rb") as f:
-        return f.read()
-
 
 @pytest.fixture
 def deferred(tmp_path, monkeypatch):
