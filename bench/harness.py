@@ -153,6 +153,8 @@ class Pair:
     env: dict[str, str] | None = None
     #: called before each run (both sides), e.g. to drop a cache for a cold measurement
     before_each: Callable[[], None] | None = None
+    #: called once when the pair is done (or failed), e.g. to remove what the last run pinned
+    after: Callable[[], None] | None = None
     #: commands/files that must exist for the pair to run (else it is reported as skipped);
     #: "root" for BPF privileges, "libbpf.so.1" for a loadable library
     needs: tuple[str, ...] = ()
@@ -272,6 +274,15 @@ def run_pair(pair: Pair, runs: int = 5, warmup: int = 1) -> Result:
     res.skipped = missing(pair.needs)
     if res.skipped:
         return res
+    try:
+        _run_pair_runs(pair, res, runs, warmup)
+    finally:
+        if pair.after:
+            pair.after()
+    return res
+
+
+def _run_pair_runs(pair: Pair, res: Result, runs: int, warmup: int) -> None:
     failures = []
     sides = (("pybpf", pair.a, res.a_rss_kb), ("C", pair.b, res.b_rss_kb))
     for i in range(warmup + runs):
@@ -292,7 +303,6 @@ def run_pair(pair: Pair, runs: int = 5, warmup: int = 1) -> Result:
             res.ratios.samples.append(wall_of["pybpf"] / wall_of["C"])
     if failures:
         res.failed = res.note = "; ".join(sorted(set(failures)))
-    return res
 
 
 def run_metric(metric: Metric, runs: int = 5, warmup: int = 1) -> Result:

@@ -23,11 +23,21 @@ EXPECTED_ROWS = ("btf dump vmlinux format c", "kernel BTF lookup ready, warm cac
 
 
 @pytest.mark.kernel
+def _bench_pins() -> set[str]:
+    try:
+        return {n for n in os.listdir("/sys/fs/bpf") if n.startswith("pybpf-bench-")}
+    except OSError:
+        return set()
+
+
 def test_bench_smoke_runs_every_subject(require_tools):
     require_tools("bpftool", "clang-19", "gcc", "stdbuf", "/usr/sbin/execsnoop", "/usr/sbin/opensnoop")
+    pinned_before = _bench_pins()
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "run.py"), "--smoke", "-o", "-"],
                           capture_output=True, text=True, env=pybpf_env(), timeout=600)
     assert proc.returncode == 0, proc.stderr + proc.stdout
+    # whatever a benchmark pins (prog loadall) is gone again: pins would keep programs loaded
+    assert _bench_pins() - pinned_before == set()
     lines = proc.stdout.splitlines()
     rows = [line for line in lines if line.startswith("| ") and "---" not in line]
     header, body = rows[0], rows[1:]

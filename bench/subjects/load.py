@@ -190,7 +190,8 @@ def subjects(smoke: bool):
             ["bpftool", "prog", "loadall", obj, pin],
             what="open, CO-RE, load maps and programs, pin each program, exit; pybpf's kernel-BTF "
                  "cache warm",
-            env=ENV, before_each=lambda pin=pin: _unpin(pin), needs=("bpftool",), budget=budget))
+            env=ENV, before_each=lambda pin=pin: _unpin(pin), after=lambda pin=pin: _unpin(pin),
+            needs=("bpftool",), budget=budget))
         items.append(Metric(
             f"load {name}: open + load + close, in process, steady", "s",
             _cycle(PYBPF_CYCLE, obj, 1, repeat), _cycle(LIBBPF_CYCLE, obj, 1, repeat),
