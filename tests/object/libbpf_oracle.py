@@ -17,28 +17,12 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import sys
 
-LIBBPF = "/usr/lib/x86_64-linux-gnu/libbpf.so.1"
-
-
-class OpenOpts(ctypes.Structure):
-    # struct bpf_object_open_opts of libbpf 1.1 (/usr/include/bpf/libbpf.h).
-    _fields_ = [
-        ("sz", ctypes.c_size_t),
-        ("object_name", ctypes.c_char_p),
-        ("relaxed_maps", ctypes.c_bool),
-        ("pin_root_path", ctypes.c_char_p),
-        ("_removed_attach_prog_fd", ctypes.c_uint32),
-        ("kconfig", ctypes.c_char_p),
-        ("btf_custom_path", ctypes.c_char_p),
-        ("kernel_log_buf", ctypes.c_char_p),
-        ("kernel_log_size", ctypes.c_size_t),
-        ("kernel_log_level", ctypes.c_uint32),
-    ]
-
-
-PRINT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+# the shared ctypes declarations live in tests/ (this runs as a script, not as a package module)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from libbpf_ctypes import LIBBPF, OpenOpts, capture_log  # noqa: E402
 _P = ctypes.c_void_p
 
 
@@ -108,19 +92,7 @@ def run(obj_path: str, load: bool, btf_path: str | None, kconfig: str | None) ->
     lib = ctypes.CDLL(LIBBPF)
     _bind(lib)
     log: list[list] = []
-    libc = ctypes.CDLL(None)
-    libc.vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
-    buf = ctypes.create_string_buffer(1 << 16)
-
-    def on_print(level: int, fmt: bytes, ap: int) -> int:
-        libc.vsnprintf(buf, len(buf), fmt, ap)
-        log.append([level, buf.value.decode("utf-8", "replace")])
-        return 0
-
-    callback = PRINT_FN(on_print)
-    lib.libbpf_set_print.argtypes = [PRINT_FN]
-    lib.libbpf_set_print.restype = _P
-    lib.libbpf_set_print(callback)
+    callback = capture_log(lib, log, 1 << 16)  # noqa: F841 (kept alive)
     opts = OpenOpts()
     opts.sz = ctypes.sizeof(OpenOpts)
     if btf_path:
