@@ -25,6 +25,7 @@ from pybpf.errors import (
     PermissionDeniedError,
     VerifierError,
 )
+from pybpf.lazy import lazy_exports
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs milliseconds
 if TYPE_CHECKING:  # imported lazily below, so that "import pybpf" stays cheap
@@ -46,15 +47,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pybpf' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _LAZY)[0]
 
 __all__ = [
     "__version__",

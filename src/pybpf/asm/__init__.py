@@ -15,6 +15,8 @@ Pure data, no system calls. The pieces:
 
 from __future__ import annotations
 
+from pybpf.lazy import lazy_exports
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.asm.assembler import assemble, assemble_bytes, assemble_sections
@@ -38,19 +40,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    sub = _LAZY.get(name)
-    if sub is None:
-        raise AttributeError(f"module 'pybpf.asm' has no attribute {name!r}")
-    import importlib
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY, "pybpf.asm.")
 
-    value = getattr(importlib.import_module(f"pybpf.asm.{sub}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [

@@ -44,6 +44,7 @@ from pybpf.btf.model import (
     Volatile,
 )
 from pybpf.btf.spec import BTF
+from pybpf.lazy import lazy_exports
 
 _LAZY = {
     "kernel_btf": "pybpf.btf.kernel", "module_btf": "pybpf.btf.kernel", "BTFExt": "pybpf.btf.ext",
@@ -54,15 +55,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:  # PEP 562: the heavier parts load on first use
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pybpf.btf' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _LAZY)[0]
 
 
 __all__ = [

@@ -15,6 +15,7 @@ Malformed input raises :class:`pybpf.errors.ELFError`.
 """
 
 from pybpf.errors import ELFError
+from pybpf.lazy import lazy_exports
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,19 +42,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    sub = _LAZY.get(name)
-    if sub is None:
-        raise AttributeError(f"module 'pybpf.elf' has no attribute {name!r}")
-    import importlib
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY, "pybpf.elf.")
 
-    value = getattr(importlib.import_module(f"pybpf.elf.{sub}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [

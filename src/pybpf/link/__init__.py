@@ -31,8 +31,9 @@ for tools that attach one kind only.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pybpf.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from pybpf.link.auto import auto_attach, auto_attach_skip_reason
@@ -94,13 +95,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pybpf.link' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _LAZY)[0]
 
 
 __all__ = sorted(_LAZY)

@@ -27,8 +27,9 @@ Names are imported on first use (PEP 562) so that ``import pybpf.object`` stays 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pybpf.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from pybpf.object.externs import ExternSpec
@@ -50,13 +51,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pybpf.object' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _LAZY)[0]
 
 
 __all__ = sorted(_LAZY)

@@ -6,6 +6,8 @@ ProgramInfo`` (``pybpf prog show``) does not load the program loader and the map
 
 from __future__ import annotations
 
+from pybpf.lazy import lazy_exports
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.programs.info import ProgramInfo
@@ -21,16 +23,5 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))

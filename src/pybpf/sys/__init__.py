@@ -10,6 +10,8 @@ submodule (``from pybpf.sys import uapi``) does not load the others.
 
 from __future__ import annotations
 
+from pybpf.lazy import lazy_exports
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pybpf.sys.cpus import num_possible_cpus, online_cpus, parse_cpu_list, possible_cpus
@@ -50,16 +52,5 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:  # submodules not imported yet are found by the import system
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY, f"{__name__}.")
 
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
